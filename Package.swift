@@ -1,0 +1,41 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, leaves first: C shims -> DNSWire (the only importer of ldns) -> Blocklist (no DNS)
+// -> Resolver (the stages) -> Server (sockets on Dispatch) -> HushApp (config, wiring) -> hush (CLI).
+let package = Package(
+    name: "Hush",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "hush", targets: ["hush"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
+        .target(name: "CHushSocket"),
+        .target(name: "Sockets", dependencies: ["CHushSocket"]),
+        .target(name: "DNSWire", dependencies: ["CLDNS"]),
+        .target(name: "Blocklist"),
+        .target(name: "Resolver", dependencies: [
+            "DNSWire", "Blocklist", "Sockets", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Server", dependencies: [
+            "Resolver", "DNSWire", "Sockets", "CHushSocket", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "HushApp", dependencies: [
+            "Server", "Resolver", "Blocklist", "DNSWire", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "hush", dependencies: [
+            "HushApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", dependencies: ["DNSWire", "Sockets"], path: "Tests/TestSupport"),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
+        .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
+        .testTarget(name: "HushTests", dependencies: [
+            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "TestSupport",
+        ]),
+    ]
+)

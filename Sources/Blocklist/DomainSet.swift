@@ -1,0 +1,164 @@
+/// An immutable set of domain rules built for a million entries: names live in one byte arena and an
+/// open-addressed table of 64-bit slots (32-bit fingerprint, 32-bit entry number) finds them.
+/// A lookup hashes the name once, right to left, and probes at each label boundary, so `a.b.example.com`
+/// checks `com`, `example.com`, `b.example.com` and itself in one pass without allocating.
+public struct DomainSet: Sendable {
+    private var arena: [UInt8] = []
+    private var offsets: [UInt32] = []
+    private var lengths: [UInt8] = []
+    private var metas: [UInt32] = []            // list index << 8 | syntax
+    private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+
+    public init() {}
+
+    public var count: Int { offsets.count }
+
+    /// Approximate bytes held, for the README's memory figures.
+    public var memoryFootprint: Int {
+        arena.capacity + offsets.capacity * 4 + lengths.capacity + metas.capacity * 4 + slots.capacity * 8
+    }
+
+    /// Adds a rule. Returns false when the name was already present (the first rule for a name wins,
+    /// except that a rule for the name itself replaces a names-below-only rule).
+    @discardableResult
+    public mutating func insert(_ name: some Collection<UInt8>, listIndex: Int, syntax: RuleSyntax) -> Bool {
+        let start = arena.count
+        arena.append(contentsOf: name)
+        let length = arena.count - start
+        guard length > 0, length <= 255 else {
+            arena.removeSubrange(start...)
+            return false
+        }
+        let hash = arena.withUnsafeBufferPointer { Self.hash($0, start, start + length) }
+        let meta = UInt32(listIndex) << 8 | UInt32(syntax.rawValue)
+        if let existing = arena.withUnsafeBufferPointer({ find(hash: hash, in: $0, start, length) }) {
+            arena.removeSubrange(start...)
+            if RuleSyntax(rawValue: UInt8(metas[existing] & 0xFF)) == .namesBelow, syntax != .namesBelow {
+                metas[existing] = meta
+            }
+            return false
+        }
+        if (offsets.count + 1) * 10 > slots.count * 7 { grow() }
+        let entry = offsets.count
+        offsets.append(UInt32(start))
+        lengths.append(UInt8(length))
+        metas.append(meta)
+        place(hash: hash, entry: entry)
+        return true
+    }
+
+    /// The most specific rule covering `name` (lower-case presentation bytes): the name itself, or a
+    /// parent. A names-below rule (`*.x`) does not cover x itself.
+    public func match(_ name: UnsafeBufferPointer<UInt8>) -> DomainRule? {
+        guard !name.isEmpty, name.count <= 255 else { return nil }
+        var found: Int?
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var index = name.count - 1
+        while index >= 0 {
+            hash = (hash ^ UInt64(name[index])) &* 0x0000_0100_0000_01B3
+            if index == 0 || name[index - 1] == UInt8(ascii: ".") {
+                if let entry = find(hash: hash, in: name, index, name.count - index),
+                   index > 0 || metas[entry] & 0xFF != UInt32(RuleSyntax.namesBelow.rawValue) {
+                    found = entry
+                }
+            }
+            index -= 1
+        }
+        return found.map(rule)
+    }
+
+    public func match(_ name: [UInt8]) -> DomainRule? {
+        name.withUnsafeBufferPointer { match($0) }
+    }
+
+    public func match(_ name: String) -> DomainRule? {
+        match(Array(name.utf8))
+    }
+
+    private func rule(_ entry: Int) -> DomainRule {
+        let start = Int(offsets[entry])
+        return DomainRule(
+            domain: String(decoding: arena[start..<(start + Int(lengths[entry]))], as: UTF8.self),
+            listIndex: Int(metas[entry] >> 8),
+            syntax: RuleSyntax(rawValue: UInt8(metas[entry] & 0xFF)) ?? .plain)
+    }
+
+    private func find(hash: UInt64, in bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ length: Int) -> Int? {
+        let mask = slots.count - 1
+        let fingerprint = UInt64(UInt32(truncatingIfNeeded: hash >> 32)) << 32
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        return arena.withUnsafeBufferPointer { arena in
+            while true {
+                let value = slots[slot]
+                if value == 0 { return nil }
+                if value & 0xFFFF_FFFF_0000_0000 == fingerprint {
+                    let entry = Int(value & 0xFFFF_FFFF) - 1
+                    if Int(lengths[entry]) == length {
+                        let offset = Int(offsets[entry])
+                        var i = 0
+                        while i < length, arena[offset + i] == bytes[start + i] { i += 1 }
+                        if i == length { return entry }
+                    }
+                }
+                slot = (slot + 1) & mask
+            }
+        }
+    }
+
+    private mutating func place(hash: UInt64, entry: Int) {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: hash) & mask
+        while slots[slot] != 0 { slot = (slot + 1) & mask }
+        slots[slot] = UInt64(UInt32(truncatingIfNeeded: hash >> 32)) << 32 | UInt64(entry + 1)
+    }
+
+    private mutating func grow() {
+        slots = Array(repeating: 0, count: slots.count * 2)
+        for entry in 0..<offsets.count {
+            let start = Int(offsets[entry])
+            let hash = arena.withUnsafeBufferPointer { Self.hash($0, start, start + Int(lengths[entry])) }
+            place(hash: hash, entry: entry)
+        }
+    }
+
+    /// FNV-1a over the bytes from last to first, the order `match` walks them.
+    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var index = end - 1
+        while index >= start {
+            hash = (hash ^ UInt64(bytes[index])) &* 0x0000_0100_0000_01B3
+            index -= 1
+        }
+        return hash
+    }
+
+    /// Drops spare capacity once loading is done.
+    public mutating func shrinkToFit() {
+        arena = Array(arena)
+        offsets = Array(offsets)
+        lengths = Array(lengths)
+        metas = Array(metas)
+    }
+}
+
+/// How a rule was written, so it can be shown back as written.
+public enum RuleSyntax: UInt8, Sendable {
+    case plain = 0        // example.com, or a hosts line
+    case adblock = 1      // ||example.com^ or @@||example.com^
+    case namesBelow = 2   // *.example.com: names below only
+}
+
+/// A rule that matched: its domain, the list it came from, and how it was written.
+public struct DomainRule: Sendable, Equatable {
+    public var domain: String
+    public var listIndex: Int
+    public var syntax: RuleSyntax
+
+    public var text: String {
+        switch syntax {
+        case .plain: domain
+        case .adblock: "||\(domain)^"
+        case .namesBelow: "*.\(domain)"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+/// A domain name in lower-case presentation form without the trailing dot ("" is the root).
+/// Bytes that would make two different wire names look alike ('.', '\\', non-printables inside a label)
+/// are escaped as in zone files, so equal text always means the same name.
+public struct DomainName: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public init(_ text: String) {
+        var lowered = Array(text.utf8).map(asciiLowercased)
+        if lowered.last == UInt8(ascii: ".") { lowered.removeLast() }
+        self.bytes = lowered
+    }
+
+    public var description: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// The name in uncompressed wire form, for names made of plain labels.
+    public var wire: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 2)
+        for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: true) {
+            out.append(UInt8(label.count))
+            out.append(contentsOf: label)
+        }
+        out.append(0)
+        return out
+    }
+}
+
+@inline(__always)
+func asciiLowercased(_ byte: UInt8) -> UInt8 {
+    (byte >= 65 && byte <= 90) ? byte | 0x20 : byte
+}
+
+/// Appends one wire label to a presentation name, lower-cased and escaped where needed.
+@inline(__always)
+func appendPresentationLabel(_ message: UnsafeBufferPointer<UInt8>, _ start: Int, _ length: Int, to out: inout [UInt8]) {
+    if !out.isEmpty { out.append(UInt8(ascii: ".")) }
+    for i in start..<(start + length) {
+        let byte = asciiLowercased(message[i])
+        if byte == UInt8(ascii: ".") || byte == UInt8(ascii: "\\") {
+            out.append(UInt8(ascii: "\\"))
+            out.append(byte)
+        } else if byte <= 0x20 || byte >= 0x7F {
+            // \DDD, three decimal digits
+            out.append(UInt8(ascii: "\\"))
+            out.append(UInt8(ascii: "0") + byte / 100)
+            out.append(UInt8(ascii: "0") + (byte / 10) % 10)
+            out.append(UInt8(ascii: "0") + byte % 10)
+        } else {
+            out.append(byte)
+        }
+    }
+}

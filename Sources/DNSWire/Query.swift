@@ -1,0 +1,70 @@
+/// A client's query as the fast parser read it. The question's bytes are kept exactly as sent so the
+/// reply can echo them, letter case included.
+public struct Query: Sendable {
+    public var id: UInt16
+    public var opcode: UInt8
+    public var recursionDesired: Bool
+    public var checkingDisabled: Bool
+    /// The question's name in wire form, as the client wrote it.
+    public var nameWire: [UInt8]
+    /// The same name in lower-case presentation form.
+    public var name: DomainName
+    public var type: RecordType
+    public var recordClass: UInt16
+    public var edns: EDNS?
+
+    public init(
+        id: UInt16, opcode: UInt8 = 0, recursionDesired: Bool = true, checkingDisabled: Bool = false,
+        nameWire: [UInt8], name: DomainName, type: RecordType, recordClass: UInt16 = 1, edns: EDNS? = nil
+    ) {
+        self.id = id
+        self.opcode = opcode
+        self.recursionDesired = recursionDesired
+        self.checkingDisabled = checkingDisabled
+        self.nameWire = nameWire
+        self.name = name
+        self.type = type
+        self.recordClass = recordClass
+        self.edns = edns
+    }
+
+    /// The largest reply the client accepts over UDP: 512 without EDNS, and never above 1232 so that
+    /// replies are not fragmented (DNS flag day 2020).
+    public var udpReplyLimit: Int {
+        guard let edns else { return 512 }
+        return min(max(Int(edns.udpSize), 512), EDNS.advertisedUDPSize)
+    }
+}
+
+/// The client's OPT record.
+public struct EDNS: Sendable, Equatable {
+    public static let advertisedUDPSize = 1232
+    public var udpSize: UInt16
+    public var version: UInt8
+    public var dnssecOK: Bool
+
+    public init(udpSize: UInt16 = 1232, version: UInt8 = 0, dnssecOK: Bool = false) {
+        self.udpSize = udpSize
+        self.version = version
+        self.dnssecOK = dnssecOK
+    }
+}
+
+/// A query that gets an error reply without going through the resolver.
+public struct RejectedQuery: Sendable, Equatable {
+    public var id: UInt16
+    public var opcode: UInt8
+    public var recursionDesired: Bool
+    public var rcode: RCode
+    public var edns: EDNS?
+    public var reason: String
+}
+
+/// What the fast parser made of a packet.
+public enum QueryParse: Sendable {
+    case query(Query)
+    /// Answer with an error code (FORMERR, NOTIMP, BADVERS).
+    case reject(RejectedQuery)
+    /// Send nothing: too short to answer, or a response (QR=1), which must never be answered.
+    case drop(String)
+}

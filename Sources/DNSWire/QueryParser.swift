@@ -1,0 +1,66 @@
+/// The hot-path reader for client queries. It reads only what the resolver needs and checks what ldns
+/// lets through (two OPT records, trailing bytes, QR=1, pointer loops). Tests hold it to ldns's own parse.
+public enum QueryParser {
+    public static func parse(_ packet: UnsafeBufferPointer<UInt8>) -> QueryParse {
+        guard packet.count >= 12 else { return .drop("shorter than a DNS header") }
+        let id = readUInt16(packet, 0)
+        let flags = packet[2]
+        guard flags & 0x80 == 0 else { return .drop("QR bit set: a response, not a query") }
+        let opcode = (flags >> 3) & 0x0F
+        let recursionDesired = flags & 0x01 != 0
+        func reject(_ rcode: RCode, _ reason: String, edns: EDNS? = nil) -> QueryParse {
+            .reject(RejectedQuery(
+                id: id, opcode: opcode, recursionDesired: recursionDesired, rcode: rcode, edns: edns, reason: reason))
+        }
+        guard opcode == 0 else { return reject(.notImp, "opcode \(opcode) is not QUERY") }
+        guard readUInt16(packet, 4) == 1 else { return reject(.formErr, "QDCOUNT is not 1") }
+
+        var name: [UInt8] = []
+        let afterName: Int
+        do {
+            afterName = try readName(packet, at: 12, allowPointers: false, presentation: &name, collect: true)
+        } catch {
+            return reject(.formErr, "bad question name: \(error)")
+        }
+        guard afterName + 4 <= packet.count else { return reject(.formErr, "question truncated") }
+        let type = readUInt16(packet, afterName)
+        let recordClass = readUInt16(packet, afterName + 2)
+
+        var position = afterName + 4
+        var edns: EDNS?
+        let answerAndAuthority = Int(readUInt16(packet, 6)) + Int(readUInt16(packet, 8))
+        let additional = Int(readUInt16(packet, 10))
+        do {
+            for _ in 0..<answerAndAuthority {
+                position = try readRecord(packet, at: position).end
+            }
+            for _ in 0..<additional {
+                let record = try readRecord(packet, at: position)
+                if record.type == RecordType.opt.rawValue {
+                    guard edns == nil else { throw WireError.duplicateOPT }
+                    guard packet[record.nameStart] == 0 else { throw WireError.badOPT }
+                    edns = EDNS(
+                        udpSize: record.recordClass,
+                        version: packet[record.ttlOffset + 1],
+                        dnssecOK: packet[record.ttlOffset + 2] & 0x80 != 0)
+                }
+                position = record.end
+            }
+        } catch {
+            return reject(.formErr, "bad record: \(error)")
+        }
+        guard position == packet.count else { return reject(.formErr, "\(packet.count - position) bytes after the last record") }
+        if let edns, edns.version > 0 {
+            return reject(.badVers, "EDNS version \(edns.version)", edns: EDNS(version: 0, dnssecOK: edns.dnssecOK))
+        }
+        return .query(Query(
+            id: id, opcode: opcode, recursionDesired: recursionDesired,
+            checkingDisabled: packet[3] & 0x10 != 0,
+            nameWire: Array(packet[12..<afterName]), name: DomainName(bytes: name),
+            type: RecordType(rawValue: type), recordClass: recordClass, edns: edns))
+    }
+
+    public static func parse(_ packet: [UInt8]) -> QueryParse {
+        packet.withUnsafeBufferPointer { parse($0) }
+    }
+}

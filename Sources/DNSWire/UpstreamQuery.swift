@@ -1,0 +1,24 @@
+/// The query Hush sends upstream: a fresh random ID, the question in lower case, RD set, and EDNS
+/// advertising 1232 bytes.
+public enum UpstreamQuery {
+    public static func wire(id: UInt16, for query: Query) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(query.nameWire.count + 27)
+        out.appendUInt16(id)
+        out.append(0x01)                                  // RD
+        out.append(query.checkingDisabled ? 0x10 : 0)
+        out.appendUInt16(1)
+        out.appendUInt16(0)
+        out.appendUInt16(0)
+        out.appendUInt16(1)
+        out.append(contentsOf: query.nameWire.map(asciiLowercased))
+        out.appendUInt16(query.type.rawValue)
+        out.appendUInt16(query.recordClass)
+        out.append(0)
+        out.appendUInt16(RecordType.opt.rawValue)
+        out.appendUInt16(UInt16(EDNS.advertisedUDPSize))
+        out.appendUInt32(0)
+        out.appendUInt16(0)
+        return out
+    }
+}

@@ -1,0 +1,162 @@
+import Foundation
+import Logging
+import Resolver
+import Sockets
+
+/// Every setting, with its default. The config file fills it in; command-line flags override the file.
+/// `config/hush.toml` documents each key, and a test decodes that file.
+public struct HushConfig: Sendable {
+    public var listen: [SocketAddress] = ["0.0.0.0:53", "[::]:53"].compactMap { SocketAddress($0) }
+    public var allowedClients: [AddressRange] = AddressRange.privateNetworks
+    public var tcpIdleTimeoutSeconds = 10
+    public var tcpMaxConnections = 256
+
+    /// Empty means the nameservers in /etc/resolv.conf.
+    public var upstreams: [SocketAddress] = []
+    public var upstreamTimeoutMilliseconds = 1500
+
+    public var cacheSizeMegabytes = 16
+    public var cacheMinTTL: UInt32 = 0
+    public var cacheMaxTTL: UInt32 = 86_400
+    public var serveStale = true
+
+    public var bundledLists = true
+    /// Where the bundled lists are; nil means the first of the usual places that exists.
+    public var bundledListsDirectory: String?
+    public var blocklists: [String] = []
+    public var allowlists: [String] = []
+    public var blockPolicy = BlockPolicy()
+
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+
+    /// Reads a config file over the defaults.
+    public static func load(path: String) throws(ConfigError) -> HushConfig {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ConfigError(path: path, line: nil, key: nil, message: "cannot read the file")
+        }
+        let file = try ConfigFile(text: String(decoding: data, as: UTF8.self), path: path)
+        var config = HushConfig()
+        try config.apply(file)
+        return config
+    }
+
+    mutating func apply(_ file: ConfigFile) throws(ConfigError) {
+        for (key, entry) in file.entries.sorted(by: { $0.value.line < $1.value.line }) {
+            func fail(_ message: String) -> ConfigError {
+                ConfigError(path: file.path, line: entry.line, key: key, message: message)
+            }
+            guard let setting = Self.settings[key] else {
+                throw fail("unknown key (known: \(Self.settings.keys.sorted().joined(separator: ", ")))")
+            }
+            do {
+                try setting(&self, entry.value)
+            } catch {
+                throw fail(error.message)
+            }
+        }
+    }
+
+    struct SettingError: Error { var message: String }
+    typealias Setter = @Sendable (inout HushConfig, ConfigFile.Value) throws(SettingError) -> Void
+
+    /// Each key and how it is read.
+    static let settings: [String: Setter] = [
+        "server.listen": { config, value throws(SettingError) in config.listen = try addresses(value, defaultPort: 53) },
+        "server.allow-clients": { config, value throws(SettingError) in config.allowedClients = try ranges(value) },
+        "server.tcp-idle-timeout": { config, value throws(SettingError) in config.tcpIdleTimeoutSeconds = try integer(value, 1...3600) },
+        "server.tcp-max-connections": { config, value throws(SettingError) in config.tcpMaxConnections = try integer(value, 1...65_536) },
+        "upstream.servers": { config, value throws(SettingError) in config.upstreams = try addresses(value, defaultPort: 53) },
+        "upstream.timeout-ms": { config, value throws(SettingError) in config.upstreamTimeoutMilliseconds = try integer(value, 50...30_000) },
+        "cache.size-mb": { config, value throws(SettingError) in config.cacheSizeMegabytes = try integer(value, 0...4096) },
+        "cache.min-ttl": { config, value throws(SettingError) in config.cacheMinTTL = UInt32(try integer(value, 0...604_800)) },
+        "cache.max-ttl": { config, value throws(SettingError) in config.cacheMaxTTL = UInt32(try integer(value, 0...604_800)) },
+        "cache.serve-stale": { config, value throws(SettingError) in config.serveStale = try boolean(value) },
+        "blocking.bundled-lists": { config, value throws(SettingError) in config.bundledLists = try boolean(value) },
+        "blocking.bundled-lists-dir": { config, value throws(SettingError) in config.bundledListsDirectory = try string(value) },
+        "blocking.blocklists": { config, value throws(SettingError) in config.blocklists = try strings(value) },
+        "blocking.allowlists": { config, value throws(SettingError) in config.allowlists = try strings(value) },
+        "blocking.mode": { config, value throws(SettingError) in
+            guard let mode = blockMode(try string(value)) else {
+                throw SettingError(message: "expected null, nxdomain, refused or IP addresses such as \"0.0.0.0,::\"")
+            }
+            config.blockPolicy.mode = mode
+        },
+        "blocking.ttl": { config, value throws(SettingError) in config.blockPolicy.ttl = UInt32(try integer(value, 0...86_400)) },
+        "log.level": { config, value throws(SettingError) in
+            guard let level = Logger.Level(rawValue: try string(value)) else {
+                throw SettingError(message: "expected trace, debug, info, notice, warning, error or critical")
+            }
+            config.logLevel = level
+        },
+    ]
+
+    /// "null", "nxdomain", "refused", or one or two addresses ("10.0.0.1", "10.0.0.1,fd00::1").
+    public static func blockMode(_ text: String) -> BlockPolicy.Mode? {
+        switch text.lowercased() {
+        case "null", "zero", "0.0.0.0": return .null
+        case "nxdomain": return .nxdomain
+        case "refused": return .refused
+        default:
+            var v4: [UInt8]?
+            var v6: [UInt8]?
+            for part in text.split(separator: ",") {
+                switch IPAddress(part.trimmed) {
+                case .v4(let value)?: v4 = withUnsafeBytes(of: value.bigEndian) { Array($0) }
+                case .v6(let high, let low)?: v6 = withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
+                case nil: return nil
+                }
+            }
+            return v4 == nil && v6 == nil ? nil : .address(v4: v4, v6: v6)
+        }
+    }
+
+    static func string(_ value: ConfigFile.Value) throws(SettingError) -> String {
+        guard case .string(let text) = value else { throw SettingError(message: "expected a \"string\"") }
+        return text
+    }
+
+    static func strings(_ value: ConfigFile.Value) throws(SettingError) -> [String] {
+        switch value {
+        case .strings(let items): return items
+        case .string(let text): return [text]
+        default: throw SettingError(message: "expected [\"a\", \"b\"]")
+        }
+    }
+
+    static func integer(_ value: ConfigFile.Value, _ range: ClosedRange<Int>) throws(SettingError) -> Int {
+        guard case .integer(let number) = value else { throw SettingError(message: "expected a number") }
+        guard range.contains(number) else {
+            throw SettingError(message: "\(number) is outside \(range.lowerBound)...\(range.upperBound)")
+        }
+        return number
+    }
+
+    static func boolean(_ value: ConfigFile.Value) throws(SettingError) -> Bool {
+        guard case .boolean(let flag) = value else { throw SettingError(message: "expected true or false") }
+        return flag
+    }
+
+    static func addresses(_ value: ConfigFile.Value, defaultPort: UInt16) throws(SettingError) -> [SocketAddress] {
+        var result: [SocketAddress] = []
+        for text in try strings(value) {
+            guard let address = SocketAddress(text, defaultPort: defaultPort) else {
+                throw SettingError(message: "\"\(text)\" is not an address such as 192.168.1.2:53 or [::1]:53")
+            }
+            result.append(address)
+        }
+        return result
+    }
+
+    static func ranges(_ value: ConfigFile.Value) throws(SettingError) -> [AddressRange] {
+        var result: [AddressRange] = []
+        for text in try strings(value) {
+            guard let range = AddressRange(text) else {
+                throw SettingError(message: "\"\(text)\" is not a range such as 192.168.0.0/16")
+            }
+            result.append(range)
+        }
+        return result
+    }
+}

@@ -1,0 +1,87 @@
+import Blocklist
+import Foundation
+import Logging
+import Resolver
+import Server
+import Sockets
+
+/// Hush assembled from a config: lists loaded, stages chained, sockets bound. `hush serve` runs one;
+/// tests start one in-process on port 0.
+public final class HushService: @unchecked Sendable {
+    public let config: HushConfig
+    public let lists: ListStore
+    public let cache: AnswerCache
+    public let server: DNSServer
+    let logger: Logger
+    private let reloadQueue = DispatchQueue(label: "hush.reload")
+
+    public init(config: HushConfig, logger: Logger, observers: [any AnswerObserver] = []) throws {
+        self.config = config
+        self.logger = logger
+        var upstreams = config.upstreams
+        if upstreams.isEmpty {
+            upstreams = ResolvConf.nameservers(excluding: config.listen)
+            logger.info("no upstream configured; using /etc/resolv.conf: \(upstreams.map(\.description).joined(separator: ", "))")
+        }
+        guard !upstreams.isEmpty else {
+            throw ConfigError(path: "configuration", line: nil, key: "upstream.servers",
+                              message: "no upstream: give --upstream or set [upstream] servers")
+        }
+        lists = ListStore()
+        cache = AnswerCache(maxBytes: config.cacheSizeMegabytes << 20)
+        var cacheSettings = CacheHandler.Settings()
+        cacheSettings.minTTL = config.cacheMinTTL
+        cacheSettings.maxTTL = config.cacheMaxTTL
+        cacheSettings.serveStale = config.serveStale
+        let resolver = ResolverChain.make(
+            .init(allowedClients: config.allowedClients, blockPolicy: config.blockPolicy, cacheSettings: cacheSettings,
+                  forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds)),
+            lists: lists, cache: cache, logger: logger)
+        let processor = QueryProcessor(resolver: resolver, observers: observers + [QueryLogger(logger: logger)])
+        server = try DNSServer(
+            settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
+                            tcpMaxConnections: config.tcpMaxConnections),
+            processor: processor, logger: logger)
+        _ = loadLists(initial: true)
+    }
+
+    public func start() {
+        server.start()
+        logger.info("listening on \(server.addresses.map(\.description).joined(separator: ", ")) (UDP and TCP)")
+    }
+
+    public func stop() {
+        server.stop()
+    }
+
+    /// Loads every list afresh and swaps the result in. A list that cannot be read fails the reload and the
+    /// lists in force stay (on first start, Hush runs with what it could read). Bad lines are logged and skipped.
+    @discardableResult
+    public func loadLists(initial: Bool = false) -> Bool {
+        reloadQueue.sync {
+            let (loaded, report) = ListLoader.load(BundledLists.sources(for: config))
+            for problem in report.problems { logger.warning("list line skipped: \(problem)") }
+            if report.moreProblems > 0 { logger.warning("\(report.moreProblems) more list lines skipped") }
+            if !report.unreadable.isEmpty {
+                logger.error("cannot read \(report.unreadable.joined(separator: ", "))")
+                if !initial {
+                    logger.error("reload refused: keeping the \(lists.snapshot.block.count) rules in force")
+                    return false
+                }
+            }
+            lists.replace(with: loaded)
+            let blockRules = report.entries.reduce(0) { $0 + $1.blockRules }
+            logger.info("lists loaded: \(report.entries.count) lists, \(loaded.block.count) blocked names (\(blockRules) rules), \(loaded.allow.count) allowed, in \(String(format: "%.2f", report.seconds)) s")
+            return true
+        }
+    }
+}
+
+/// Logs each answered query at debug level.
+struct QueryLogger: AnswerObserver {
+    let logger: Logger
+    func observe(_ request: Request, _ answer: Answer) {
+        guard logger.logLevel <= .debug else { return }
+        logger.debug("\(request.client) \(request.query.type) \(request.query.name) -> \(answer.disposition.label)")
+    }
+}

@@ -1,0 +1,6 @@
+/// A stage: answer the request, or hand it to the next stage and maybe look at what comes back.
+/// Local answers call `respond` before returning, on the caller's thread; forwarded ones call it later
+/// from the upstream queue. Either way `respond` is called exactly once.
+public protocol Resolving: Sendable {
+    func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void)
+}

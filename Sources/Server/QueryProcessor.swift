@@ -1,0 +1,56 @@
+import DNSWire
+import Resolver
+import Sockets
+
+/// Sees every answered query: stats and metrics hang off this.
+public protocol AnswerObserver: Sendable {
+    func observe(_ request: Request, _ answer: Answer)
+}
+
+/// Packet in, reply out: the fast parser, the resolver stages, then the reply writer. Shared by UDP and TCP.
+public struct QueryProcessor: Sendable {
+    let resolver: any Resolving
+    let observers: [any AnswerObserver]
+
+    public init(resolver: any Resolving, observers: [any AnswerObserver] = []) {
+        self.resolver = resolver
+        self.observers = observers
+    }
+
+    /// Calls `reply` once with the bytes to send (possibly later, for forwarded queries), or never when the
+    /// packet must be dropped. Returns whether a reply will come.
+    @discardableResult
+    public func process(
+        _ packet: UnsafeBufferPointer<UInt8>, client: IPAddress, transport: Request.Transport,
+        reply: @escaping @Sendable ([UInt8]) -> Void
+    ) -> Bool {
+        switch QueryParser.parse(packet) {
+        case .drop:
+            return false
+        case .reject(let rejected):
+            reply(ReplyWriter.reject(rejected))
+            return true
+        case .query(let query):
+            let request = Request(query: query, client: client, transport: transport)
+            let limit = transport == .udp ? query.udpReplyLimit : 65_535
+            resolver.resolve(request) { [observers] answer in
+                reply(Self.write(answer, for: query, limit: limit))
+                for observer in observers { observer.observe(request, answer) }
+            }
+            return true
+        }
+    }
+
+    static func write(_ answer: Answer, for query: Query, limit: Int) -> [UInt8] {
+        switch answer.content {
+        case .synthesized(let synthesized):
+            return ReplyWriter.synthesized(synthesized, for: query, limit: limit)
+        case .stored(let served):
+            let staleNote = served.stale
+                ? ExtendedError(code: ExtendedError.staleAnswerCode, text: "upstream unreachable; stale answer") : nil
+            return ReplyWriter.stored(
+                served.message, for: query, age: served.age, ttlCap: served.ttlCap,
+                extendedError: staleNote, limit: limit)
+        }
+    }
+}
