@@ -31,7 +31,9 @@ let package = Package(
         .executableTarget(name: "hush", dependencies: [
             "HushApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .target(name: "TestSupport", dependencies: ["DNSWire", "Sockets"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "DNSWire", "Sockets", "HushApp", "Resolver", "Blocklist", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
         .testTarget(name: "HushTests", dependencies: [

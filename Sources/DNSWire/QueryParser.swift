@@ -26,28 +26,27 @@ public enum QueryParser {
         let type = readUInt16(packet, afterName)
         let recordClass = readUInt16(packet, afterName + 2)
 
+        // A query carries no answer or authority records, and only OPT in the additional section; anything
+        // else is refused here rather than trusted to parse the same way everywhere.
+        guard readUInt16(packet, 6) == 0, readUInt16(packet, 8) == 0 else {
+            return reject(.formErr, "a query with answer or authority records")
+        }
         var position = afterName + 4
         var edns: EDNS?
-        let answerAndAuthority = Int(readUInt16(packet, 6)) + Int(readUInt16(packet, 8))
-        let additional = Int(readUInt16(packet, 10))
         do {
-            for _ in 0..<answerAndAuthority {
-                position = try readRecord(packet, at: position).end
-            }
-            for _ in 0..<additional {
+            for _ in 0..<Int(readUInt16(packet, 10)) {
                 let record = try readRecord(packet, at: position)
-                if record.type == RecordType.opt.rawValue {
-                    guard edns == nil else { throw WireError.duplicateOPT }
-                    guard packet[record.nameStart] == 0 else { throw WireError.badOPT }
-                    edns = EDNS(
-                        udpSize: record.recordClass,
-                        version: packet[record.ttlOffset + 1],
-                        dnssecOK: packet[record.ttlOffset + 2] & 0x80 != 0)
-                }
+                guard record.type == RecordType.opt.rawValue else { throw WireError.badOPT }
+                guard edns == nil else { throw WireError.duplicateOPT }
+                guard packet[record.nameStart] == 0 else { throw WireError.badOPT }
+                edns = EDNS(
+                    udpSize: record.recordClass,
+                    version: packet[record.ttlOffset + 1],
+                    dnssecOK: packet[record.ttlOffset + 2] & 0x80 != 0)
                 position = record.end
             }
         } catch {
-            return reject(.formErr, "bad record: \(error)")
+            return reject(.formErr, "bad additional record: \(error)")
         }
         guard position == packet.count else { return reject(.formErr, "\(packet.count - position) bytes after the last record") }
         if let edns, edns.version > 0 {

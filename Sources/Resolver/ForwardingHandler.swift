@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import DNSWire
 import Glibc
 import Logging
@@ -137,11 +138,12 @@ final class UpstreamExchange: @unchecked Sendable {
         finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)")))
     }
 
-    /// Truncation is rare, so a blocking exchange on a worker thread (bounded by the timeout) is enough.
+    /// Truncation is rare, so a blocking exchange (bounded by the timeout) is enough. It runs on a thread of
+    /// its own: blocking a Dispatch pool thread can starve other work on a 2-core box.
     func retryOverTCP(upstream: SocketAddress, index: Int, attempt number: Int) {
         let query = query
         let timeout = forwarder.settings.timeoutMilliseconds
-        DispatchQueue.global().async { [self] in
+        Thread.detachNewThread { [self] in
             let id = UInt16.random(in: 0...UInt16.max)
             let result = Result { () throws -> StoredMessage in
                 let reply = try Socket.tcpExchange(UpstreamQuery.wire(id: id, for: query), with: upstream, timeoutMilliseconds: timeout)
@@ -154,6 +156,7 @@ final class UpstreamExchange: @unchecked Sendable {
                     finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)/tcp")))
                 case .failure(let error):
                     lastProblem = "\(upstream) over TCP: \(error)"
+                    forwarder.logger.debug("TCP retry failed", metadata: ["upstream": "\(upstream)", "error": "\(error)"])
                     attempt(number + 1)
                 }
             }
