@@ -32,7 +32,7 @@ let package = Package(
             "HushApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "TestSupport", dependencies: [
-            "DNSWire", "Sockets", "HushApp", "Resolver", "Blocklist", .product(name: "Logging", package: "swift-log"),
+            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),

@@ -3,12 +3,16 @@ import Foundation
 import HushApp
 import Logging
 import Resolver
+import Server
 import Sockets
+import Synchronization
 
 /// A Hush service on 127.0.0.1 port 0 in front of a fresh stub upstream.
 public final class TestServer: @unchecked Sendable {
     public let upstream: StubUpstream
     public let service: HushService
+
+    public let recorder = AnswerRecorder()
 
     public init(configure: (inout HushConfig) -> Void = { _ in }, upstream: StubUpstream? = nil) throws {
         let upstream = try upstream ?? StubUpstream()
@@ -22,7 +26,7 @@ public final class TestServer: @unchecked Sendable {
         // HUSH_TEST_LOG=debug shows the server's log while a test runs.
         logger.logLevel = ProcessInfo.processInfo.environment["HUSH_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .error
         self.upstream = upstream
-        self.service = try HushService(config: config, logger: logger)
+        self.service = try HushService(config: config, logger: logger, observers: [recorder])
         service.start()
     }
 
@@ -45,4 +49,15 @@ public final class TestServer: @unchecked Sendable {
         try! text.write(toFile: path, atomically: true, encoding: .utf8)
         return path
     }
+}
+
+/// Keeps every (name, disposition) the server reported, for tests to inspect.
+public final class AnswerRecorder: AnswerObserver {
+    private let seen = Mutex<[(name: String, disposition: Disposition)]>([])
+    public init() {}
+    public func observe(_ request: Request, _ answer: Answer) {
+        seen.withLock { $0.append((request.query.name.description, answer.disposition)) }
+    }
+    public var dispositions: [(name: String, disposition: Disposition)] { seen.withLock { $0 } }
+    public func last(_ name: String) -> Disposition? { dispositions.last { $0.name == name }?.disposition }
 }
