@@ -16,7 +16,8 @@ public enum BundledLists {
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/allowlist.txt") }
     }
 
-    /// Bundled files first (allowlist.txt as an allowlist), then the user's lists.
+    /// Bundled files first (allowlist.txt as an allowlist), then the user's lists, then the downloaded
+    /// copies of subscriptions (those not fetched yet are left out until `hush lists update`).
     public static func sources(for config: HushConfig) -> [ListSource] {
         var sources: [ListSource] = []
         if config.bundledLists, let directory = directory(configured: config.bundledListsDirectory) {
@@ -28,6 +29,8 @@ public enum BundledLists {
         }
         sources += config.blocklists.map { ListSource(path: $0, purpose: .block) }
         sources += config.allowlists.map { ListSource(path: $0, purpose: .allow) }
+        sources += config.subscriptions.map { $0.source(in: config.subscriptionDirectory) }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
         return sources
     }
 }

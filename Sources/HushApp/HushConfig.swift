@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Blocklist
 import Resolver
 import Sockets
 
@@ -26,6 +27,14 @@ public struct HushConfig: Sendable {
     public var blocklists: [String] = []
     public var allowlists: [String] = []
     public var blockPolicy = BlockPolicy()
+    /// Lists fetched by URL into the state directory.
+    public var subscriptions: [Subscription] = []
+    /// Hours between subscription refreshes while serving; 0 turns the schedule off.
+    public var refreshHours = 24
+
+    /// Where Hush keeps what it fetches and records.
+    public var stateDirectory = "/var/lib/hush"
+    public var subscriptionDirectory: String { stateDirectory + "/lists" }
 
     public var logLevel: Logger.Level = .info
 
@@ -83,6 +92,18 @@ public struct HushConfig: Sendable {
             }
             config.blockPolicy.mode = mode
         },
+        "blocking.subscriptions": { config, value throws(SettingError) in
+            config.subscriptions = []
+            for spec in try strings(value) {
+                do {
+                    config.subscriptions.append(try Subscription(spec: spec))
+                } catch {
+                    throw SettingError(message: "\(error)")
+                }
+            }
+        },
+        "blocking.refresh-hours": { config, value throws(SettingError) in config.refreshHours = try integer(value, 0...8760) },
+        "storage.state-dir": { config, value throws(SettingError) in config.stateDirectory = try string(value) },
         "blocking.ttl": { config, value throws(SettingError) in config.blockPolicy.ttl = UInt32(try integer(value, 0...86_400)) },
         "log.level": { config, value throws(SettingError) in
             guard let level = Logger.Level(rawValue: try string(value)) else {

@@ -45,13 +45,48 @@ public final class HushService: @unchecked Sendable {
         _ = loadLists(initial: true)
     }
 
+    private var refreshTimer: DispatchSourceTimer?
+
     public func start() {
         server.start()
         logger.info("listening on \(server.addresses.map(\.description).joined(separator: ", ")) (UDP and TCP)")
+        scheduleRefresh()
     }
 
     public func stop() {
+        refreshTimer?.cancel()
         server.stop()
+    }
+
+    /// Refreshes subscriptions every `refresh-hours`, and soon after start when one was never fetched.
+    /// Downloads run off the answering path; DNS keeps answering with the lists in force.
+    private func scheduleRefresh() {
+        guard !config.subscriptions.isEmpty, config.refreshHours > 0 else { return }
+        let missing = config.subscriptions.contains {
+            !FileManager.default.fileExists(atPath: $0.source(in: config.subscriptionDirectory).path)
+        }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        let interval = DispatchTimeInterval.seconds(config.refreshHours * 3600)
+        timer.schedule(deadline: .now() + (missing ? .seconds(2) : interval), repeating: interval)
+        timer.setEventHandler { [weak self] in self?.refreshSubscriptions() }
+        refreshTimer = timer
+        timer.resume()
+    }
+
+    /// Fetches every subscription; reloads the lists when one changed.
+    @discardableResult
+    public func refreshSubscriptions() -> [(Subscription, ListUpdater.Outcome)] {
+        let updater = ListUpdater(directory: config.subscriptionDirectory)
+        let outcomes = config.subscriptions.map { ($0, updater.update($0)) }
+        for (subscription, outcome) in outcomes {
+            switch outcome {
+            case .updated(let rules, _): logger.info("list updated: \(subscription.url) (\(rules) rules)")
+            case .notModified: logger.debug("list not modified: \(subscription.url)")
+            case .refused(let why), .failed(let why): logger.error("list update refused, previous copy kept: \(subscription.url): \(why)")
+            }
+        }
+        if outcomes.contains(where: { if case .updated = $0.1 { true } else { false } }) { loadLists() }
+        return outcomes
     }
 
     /// Loads every list afresh and swaps the result in. A list that cannot be read fails the reload and the
