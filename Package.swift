@@ -31,6 +31,7 @@ let package = Package(
         .executableTarget(name: "hush", dependencies: [
             "HushApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        .executableTarget(name: "hush-bench", dependencies: ["Blocklist", "DNSWire"], path: "bench/Sources/hush-bench"),
         .target(name: "TestSupport", dependencies: [
             "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),

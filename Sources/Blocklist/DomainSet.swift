@@ -8,6 +8,10 @@ public struct DomainSet: Sendable {
     private var lengths: [UInt8] = []
     private var metas: [UInt32] = []            // list index << 8 | syntax
     private var slots: [UInt64] = Array(repeating: 0, count: 1024)
+    /// One bit per 8 entries' worth of space, set for every entry's hash: most suffixes of a name are in no
+    /// list, and this small bitmap stays in cache where the big table does not. Built by `seal()`.
+    private var filter: [UInt64] = []
+    private var filterMask = 0
 
     public init() {}
 
@@ -15,7 +19,7 @@ public struct DomainSet: Sendable {
 
     /// Approximate bytes held, for the README's memory figures.
     public var memoryFootprint: Int {
-        arena.capacity + offsets.capacity * 4 + lengths.capacity + metas.capacity * 4 + slots.capacity * 8
+        arena.capacity + offsets.capacity * 4 + lengths.capacity + metas.capacity * 4 + slots.capacity * 8 + filter.capacity * 8
     }
 
     /// Adds a rule. Returns false when the name was already present (the first rule for a name wins,
@@ -39,6 +43,7 @@ public struct DomainSet: Sendable {
             return false
         }
         if (offsets.count + 1) * 10 > slots.count * 7 { grow() }
+        if filterMask != 0 { filter = []; filterMask = 0 }
         let entry = offsets.count
         offsets.append(UInt32(start))
         lengths.append(UInt8(length))
@@ -56,7 +61,7 @@ public struct DomainSet: Sendable {
         var index = name.count - 1
         while index >= 0 {
             hash = (hash ^ UInt64(name[index])) &* 0x0000_0100_0000_01B3
-            if index == 0 || name[index - 1] == UInt8(ascii: ".") {
+            if index == 0 || name[index - 1] == UInt8(ascii: "."), mayContain(hash) {
                 if let entry = find(hash: hash, in: name, index, name.count - index),
                    index > 0 || metas[entry] & 0xFF != UInt32(RuleSyntax.namesBelow.rawValue) {
                     found = entry
@@ -132,12 +137,29 @@ public struct DomainSet: Sendable {
         return hash
     }
 
-    /// Drops spare capacity once loading is done.
-    public mutating func shrinkToFit() {
+    @inline(__always)
+    private func mayContain(_ hash: UInt64) -> Bool {
+        guard filterMask != 0 else { return true }
+        let bit = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 40) & filterMask
+        return filter.withUnsafeBufferPointer { $0[bit >> 6] } & (1 << UInt64(bit & 63)) != 0
+    }
+
+    /// Ends loading: drops spare capacity and builds the prefilter. Inserting afterwards clears the filter.
+    public mutating func seal() {
         arena = Array(arena)
         offsets = Array(offsets)
         lengths = Array(lengths)
         metas = Array(metas)
+        var bits = 4096
+        while bits < offsets.count * 8 { bits <<= 1 }
+        filter = Array(repeating: 0, count: bits / 64)
+        filterMask = bits - 1
+        for entry in 0..<offsets.count {
+            let start = Int(offsets[entry])
+            let hash = arena.withUnsafeBufferPointer { Self.hash($0, start, start + Int(lengths[entry])) }
+            let bit = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 40) & filterMask
+            filter[bit >> 6] |= 1 << UInt64(bit & 63)
+        }
     }
 }
 

@@ -65,8 +65,8 @@ public enum ListLoader {
             report.problems += outcome.problems
             report.moreProblems += outcome.moreProblems
         }
-        block.shrinkToFit()
-        allow.shrinkToFit()
+        block.seal()
+        allow.seal()
         report.seconds = Date().timeIntervalSince(started)
         return (ListSet(lists: infos, block: block, allow: allow), report)
     }

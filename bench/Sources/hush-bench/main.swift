@@ -1,0 +1,77 @@
+// Micro-benchmarks for the hot paths, run in release builds: swift run -c release hush-bench lists FILE | wire
+import Blocklist
+import DNSWire
+import Foundation
+
+func residentBytes() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+    return (Int(line.split(separator: " ").dropFirst().first ?? "0") ?? 0) * 1024
+}
+
+func nanoseconds(_ iterations: Int, _ body: () -> Void) -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / Double(iterations)
+}
+
+@inline(never) func consume<T>(_ value: T) { withExtendedLifetime(value) {} }
+
+func benchLists(_ path: String) {
+    let before = residentBytes()
+    let (lists, report) = ListLoader.load([ListSource(path: path, purpose: .block)])
+    let after = residentBytes()
+    print("load: \(lists.block.count) names in \(String(format: "%.3f", report.seconds)) s, \(report.problems.count + report.moreProblems) lines skipped")
+    print("memory: set \(lists.block.memoryFootprint / 1_048_576) MiB, process resident +\((after - before) / 1_048_576) MiB")
+    let text = (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    let names = text.split(separator: "\n").prefix(100_000).map { Array("deep.sub.\($0)".utf8) }
+    let misses = names.map { Array("nolist-\(String(decoding: $0, as: UTF8.self)).example".utf8) }
+    var found = 0
+    let hit = nanoseconds(names.count * 10) {
+        for _ in 0..<10 { for name in names where lists.block.match(name) != nil { found += 1 } }
+    }
+    let verdict = nanoseconds(misses.count * 10) {
+        for _ in 0..<10 { for name in misses { consume(lists.verdict(for: name)) } }
+    }
+    print("lookup: \(String(format: "%.0f", hit)) ns per hit (subdomain of a listed name, \(found) found), \(String(format: "%.0f", verdict)) ns per miss")
+}
+
+func benchWire() {
+    let packet = DNSTestPacket.query
+    let iterations = 1_000_000
+    var accepted = 0
+    let parse = nanoseconds(iterations) {
+        packet.withUnsafeBufferPointer { buffer in
+            for _ in 0..<iterations { if case .query = QueryParser.parse(buffer) { accepted += 1 } }
+        }
+    }
+    guard case .query(let query) = QueryParser.parse(packet) else { return }
+    let answer = SynthesizedAnswer(
+        rcode: .noError, records: [SynthesizedRecord(type: .a, ttl: 300, rdata: [0, 0, 0, 0])],
+        extendedError: ExtendedError(code: 15, text: "blocked by xiaomi.txt"))
+    let write = nanoseconds(iterations) {
+        for _ in 0..<iterations { consume(ReplyWriter.synthesized(answer, for: query, limit: 1232)) }
+    }
+    let ldnsIterations = 200_000
+    let ldns = nanoseconds(ldnsIterations) {
+        for _ in 0..<ldnsIterations { consume(try? LDNSMessage(wire: packet)) }
+    }
+    print("fast parser: \(String(format: "%.0f", parse)) ns per query (\(accepted) parsed); ldns parse: \(String(format: "%.0f", ldns)) ns")
+    print("reply writer (blocked A with EDE): \(String(format: "%.0f", write)) ns")
+}
+
+enum DNSTestPacket {
+    /// sa.api.intl.miui.com A with EDNS.
+    static let query: [UInt8] = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1]
+        + [2, 115, 97, 3, 97, 112, 105, 4, 105, 110, 116, 108, 4, 109, 105, 117, 105, 3, 99, 111, 109, 0, 0, 1, 0, 1]
+        + [0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0]
+}
+
+let arguments = CommandLine.arguments.dropFirst()
+switch arguments.first {
+case "lists" where arguments.count == 2: benchLists(arguments.last!)
+case "wire": benchWire()
+default:
+    print("usage: hush-bench lists FILE | wire")
+    exit(2)
+}
