@@ -34,8 +34,9 @@ public struct QueryProcessor: Sendable {
             let request = Request(query: query, client: client, transport: transport)
             let limit = transport == .udp ? query.udpReplyLimit : 65_535
             resolver.resolve(request) { [observers] answer in
-                reply(Self.write(answer, for: query, limit: limit))
+                // Observers first (each only queues a record), so whoever sees the reply can also see it counted.
                 for observer in observers { observer.observe(request, answer) }
+                reply(Self.write(answer, for: query, limit: limit))
             }
             return true
         }

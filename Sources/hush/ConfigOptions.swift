@@ -21,7 +21,8 @@ struct ConfigOptions: ParsableArguments {
     var listsDir: String?
 
     func load() throws -> HushConfig {
-        var result = try config.map { path throws(ConfigError) in try HushConfig.load(path: path) } ?? HushConfig()
+        var result = HushConfig()
+        if let config { result = try HushConfig.load(path: config) }
         result.blocklists += blocklist
         result.allowlists += allowlist
         if noBundledLists { result.bundledLists = false }

@@ -85,3 +85,30 @@ import TestSupport
         #expect(result.error.contains("\(path):2: server.listen"))
     }
 }
+
+@Suite struct CheckCommandTests {
+    @Test func bundledListsBlockXiaomiAndAllowItsConnectivityCheck() throws {
+        let result = try CommandLineTests.run(["check", "sa.api.intl.miui.com", "connect.rom.miui.com"])
+        let text = result.output
+        #expect(result.status == 0, "\(result.error)")
+        #expect(text.contains("sa.api.intl.miui.com: blocked by Xiaomi telemetry (xiaomi.txt: sa.api.intl.miui.com) [Xiaomi, vendor-telemetry]"))
+        #expect(text.contains("connect.rom.miui.com: allowed by"))
+        let json = try CommandLineTests.run(["check", "--json", "SA.api.intl.miui.com."]).output
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
+        #expect(object["blocked"] as? Bool == true)
+        #expect(object["vendor"] as? String == "Xiaomi")
+        #expect(object["category"] as? String == "vendor-telemetry")
+        #expect(object["list"] as? String == "xiaomi.txt")
+        #expect(object["rule"] as? String == "sa.api.intl.miui.com")
+    }
+
+    @Test func readsNamesFromStandardInput() throws {
+        let result = try CommandLineTests.run(["check", "--json", "--file", "-", "--no-bundled-lists", "--blocklist",
+                                               TestServer.listFile("mine.txt", "||mine.test^\n")],
+                                              input: "a.mine.test\n# comment\nother.test\n")
+        let lines = result.output.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].contains("\"blocked\":true") && lines[0].contains("\"rule\":\"||mine.test^\""))
+        #expect(lines[1].contains("\"blocked\":false") && lines[1].contains("\"verdict\":\"unlisted\""))
+    }
+}

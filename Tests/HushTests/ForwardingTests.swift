@@ -183,3 +183,15 @@ final class LockedCounter: @unchecked Sendable {
     func increment() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
+
+@Suite struct IPv6Tests {
+    @Test func listensAndAnswersOnIPv6Loopback() throws {
+        let server = try TestServer(configure: { $0.listen = [SocketAddress("[::1]:0")!] })
+        server.upstream.add("six.test", .a("10.0.6.6"))
+        #expect(server.address.ip == IPAddress("::1"))
+        let reply = try #require(DNSTestClient.udp(DNSTestClient.query("six.test"), to: server.address, from: "::1"))
+        #expect(try LDNSMessage(wire: reply).answers.map(\.data) == ["10.0.6.6"])
+        let tcp = try DNSTestClient.tcp([DNSTestClient.query("six.test")], to: server.address)
+        #expect(try LDNSMessage(wire: tcp[0]).answerCount == 1)
+    }
+}
