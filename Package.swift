@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -22,23 +23,27 @@ let package = Package(
         .target(name: "Resolver", dependencies: [
             "DNSWire", "Blocklist", "Sockets", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "Stats", dependencies: [
+            "Resolver", "Sockets", "CHushSocket", .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "Server", dependencies: [
             "Resolver", "DNSWire", "Sockets", "CHushSocket", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "HushApp", dependencies: [
-            "Server", "Resolver", "Blocklist", "DNSWire", .product(name: "Logging", package: "swift-log"),
+            "Server", "Resolver", "Stats", "Blocklist", "DNSWire", .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "hush", dependencies: [
-            "HushApp", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HushApp", "Stats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hush-bench", dependencies: ["Blocklist", "DNSWire"], path: "bench/Sources/hush-bench"),
         .target(name: "TestSupport", dependencies: [
-            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", .product(name: "Logging", package: "swift-log"),
+            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Stats", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
         .testTarget(name: "HushTests", dependencies: [
-            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "TestSupport",
+            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport",
         ]),
     ]
 )

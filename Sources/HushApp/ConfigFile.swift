@@ -39,7 +39,10 @@ public struct ConfigFile: Sendable {
             guard let equals = line.firstIndex(of: "=") else {
                 throw ConfigError(path: path, line: lineNumber, key: nil, message: "expected key = value")
             }
-            let key = String(line[..<equals]).trimmed
+            var key = String(line[..<equals]).trimmed
+            // A quoted key may hold any characters: "aa:bb:cc:dd:ee:ff" = "Living-room TV".
+            let quotedKey = key.count >= 2 && key.hasPrefix("\"") && key.hasSuffix("\"")
+            if quotedKey { key = String(key.dropFirst().dropLast()) }
             let fullKey = section.isEmpty ? key : "\(section).\(key)"
             var raw = String(line[line.index(after: equals)...]).trimmed
             // An array may continue over several lines until its closing bracket.
@@ -50,8 +53,8 @@ public struct ConfigFile: Sendable {
                 }
             }
             line = raw
-            guard !key.isEmpty, key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
-                throw ConfigError(path: path, line: lineNumber, key: fullKey, message: "a key is letters, digits, - and _")
+            guard !key.isEmpty, quotedKey || key.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) else {
+                throw ConfigError(path: path, line: lineNumber, key: fullKey, message: "a key is letters, digits, - and _, or \"quoted\"")
             }
             guard entries[fullKey] == nil else {
                 throw ConfigError(path: path, line: lineNumber, key: fullKey, message: "set twice (first on line \(entries[fullKey]!.line))")

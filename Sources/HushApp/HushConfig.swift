@@ -3,6 +3,7 @@ import Logging
 import Blocklist
 import Resolver
 import Sockets
+import Stats
 
 /// Every setting, with its default. The config file fills it in; command-line flags override the file.
 /// `config/hush.toml` documents each key, and a test decodes that file.
@@ -38,6 +39,33 @@ public struct HushConfig: Sendable {
 
     public var logLevel: Logger.Level = .info
 
+    public var statsEnabled = true
+    /// nil means stats.db in the state directory.
+    public var statsDatabase: String?
+    public var statsPrivacy: StatsSettings.Privacy = .blocked
+    public var statsRetentionDays = 90
+    public var statsDatabasePath: String { statsDatabase ?? stateDirectory + "/stats.db" }
+
+    /// MAC or address → name, from [device-names].
+    public var deviceNames: [String: String] = [:]
+    public var leaseFiles: [String] = []
+    public var deviceRefreshSeconds = 60
+
+    public var statsSettings: StatsSettings {
+        var settings = StatsSettings(path: statsDatabasePath)
+        settings.privacy = statsPrivacy
+        settings.retentionDays = statsRetentionDays
+        return settings
+    }
+
+    public var deviceSources: DeviceDirectory.Sources {
+        var sources = DeviceDirectory.Sources()
+        sources.configuredNames = deviceNames
+        sources.leaseFiles = leaseFiles
+        sources.refreshSeconds = Double(deviceRefreshSeconds)
+        return sources
+    }
+
     public init() {}
 
     /// Reads a config file over the defaults.
@@ -55,6 +83,15 @@ public struct HushConfig: Sendable {
         for (key, entry) in file.entries.sorted(by: { $0.value.line < $1.value.line }) {
             func fail(_ message: String) -> ConfigError {
                 ConfigError(path: file.path, line: entry.line, key: key, message: message)
+            }
+            if key.hasPrefix("device-names.") {
+                let device = String(key.dropFirst("device-names.".count)).lowercased()
+                guard DeviceDirectory.normalisedMAC(device) != nil || IPAddress(device) != nil else {
+                    throw fail("a device is a MAC address or an IP address")
+                }
+                guard case .string(let name) = entry.value else { throw fail("expected a \"name\"") }
+                deviceNames[DeviceDirectory.normalisedMAC(device) ?? IPAddress(device)!.description] = name
+                continue
             }
             guard let setting = Self.settings[key] else {
                 throw fail("unknown key (known: \(Self.settings.keys.sorted().joined(separator: ", ")))")
@@ -105,6 +142,17 @@ public struct HushConfig: Sendable {
         "blocking.refresh-hours": { config, value throws(SettingError) in config.refreshHours = try integer(value, 0...8760) },
         "storage.state-dir": { config, value throws(SettingError) in config.stateDirectory = try string(value) },
         "blocking.ttl": { config, value throws(SettingError) in config.blockPolicy.ttl = UInt32(try integer(value, 0...86_400)) },
+        "stats.enabled": { config, value throws(SettingError) in config.statsEnabled = try boolean(value) },
+        "stats.db": { config, value throws(SettingError) in config.statsDatabase = try string(value) },
+        "stats.privacy": { config, value throws(SettingError) in
+            guard let privacy = StatsSettings.Privacy(rawValue: try string(value)) else {
+                throw SettingError(message: "expected all, blocked or none")
+            }
+            config.statsPrivacy = privacy
+        },
+        "stats.retention-days": { config, value throws(SettingError) in config.statsRetentionDays = try integer(value, 1...3650) },
+        "devices.lease-files": { config, value throws(SettingError) in config.leaseFiles = try strings(value) },
+        "devices.refresh-seconds": { config, value throws(SettingError) in config.deviceRefreshSeconds = try integer(value, 5...86_400) },
         "log.level": { config, value throws(SettingError) in
             guard let level = Logger.Level(rawValue: try string(value)) else {
                 throw SettingError(message: "expected trace, debug, info, notice, warning, error or critical")

@@ -4,6 +4,7 @@ import Logging
 import Resolver
 import Server
 import Sockets
+import Stats
 
 /// Hush assembled from a config: lists loaded, stages chained, sockets bound. `hush serve` runs one;
 /// tests start one in-process on port 0.
@@ -12,6 +13,8 @@ public final class HushService: @unchecked Sendable {
     public let lists: ListStore
     public let cache: AnswerCache
     public let server: DNSServer
+    /// nil when stats are off, or their database could not be opened (DNS runs on regardless).
+    public let stats: StatsWriter?
     let logger: Logger
     private let reloadQueue = DispatchQueue(label: "hush.reload")
 
@@ -37,7 +40,10 @@ public final class HushService: @unchecked Sendable {
             .init(allowedClients: config.allowedClients, blockPolicy: config.blockPolicy, cacheSettings: cacheSettings,
                   forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds)),
             lists: lists, cache: cache, logger: logger)
-        let processor = QueryProcessor(resolver: resolver, observers: observers + [QueryLogger(logger: logger)])
+        stats = Self.openStats(config, logger: logger)
+        var allObservers = observers + [QueryLogger(logger: logger)]
+        if let stats { allObservers.append(stats.recorder) }
+        let processor = QueryProcessor(resolver: resolver, observers: allObservers)
         server = try DNSServer(
             settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
                             tcpMaxConnections: config.tcpMaxConnections),
@@ -47,15 +53,30 @@ public final class HushService: @unchecked Sendable {
 
     private var refreshTimer: DispatchSourceTimer?
 
+    static func openStats(_ config: HushConfig, logger: Logger) -> StatsWriter? {
+        guard config.statsEnabled else { return nil }
+        do {
+            let store = try StatsStore.openForWriting(path: config.statsDatabasePath)
+            logger.info("recording stats in \(config.statsDatabasePath) (privacy: \(config.statsPrivacy.rawValue), kept \(config.statsRetentionDays) days)")
+            return StatsWriter(settings: config.statsSettings, store: store, devices: DeviceDirectory(sources: config.deviceSources), logger: logger)
+        } catch {
+            logger.error("stats are off: cannot open \(config.statsDatabasePath): \(error)")
+            return nil
+        }
+    }
+
     public func start() {
+        stats?.start()
         server.start()
         logger.info("listening on \(server.addresses.map(\.description).joined(separator: ", ")) (UDP and TCP)")
         scheduleRefresh()
     }
 
+    /// Stops answering, then writes what the stats queue still holds.
     public func stop() {
         refreshTimer?.cancel()
         server.stop()
+        stats?.stop()
     }
 
     /// Refreshes subscriptions every `refresh-hours`, and soon after start when one was never fetched.

@@ -4,3 +4,9 @@
 public protocol Resolving: Sendable {
     func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void)
 }
+
+/// Sees every answered query: stats and metrics hang off this. Called on the answering path, so an
+/// observer only queues what it needs and returns.
+public protocol AnswerObserver: Sendable {
+    func observe(_ request: Request, _ answer: Answer)
+}

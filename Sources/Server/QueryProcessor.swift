@@ -2,11 +2,6 @@ import DNSWire
 import Resolver
 import Sockets
 
-/// Sees every answered query: stats and metrics hang off this.
-public protocol AnswerObserver: Sendable {
-    func observe(_ request: Request, _ answer: Answer)
-}
-
 /// Packet in, reply out: the fast parser, the resolver stages, then the reply writer. Shared by UDP and TCP.
 public struct QueryProcessor: Sendable {
     let resolver: any Resolving

@@ -20,6 +20,12 @@ struct ConfigOptions: ParsableArguments {
     @Option(name: .long, help: "Folder holding the bundled lists.")
     var listsDir: String?
 
+    @Option(name: .long, help: "Where Hush keeps downloaded lists and its stats database (default /var/lib/hush).")
+    var stateDir: String?
+
+    @Option(name: .long, help: "The stats database (default: stats.db in the state directory).")
+    var statsDB: String?
+
     func load() throws -> HushConfig {
         var result = HushConfig()
         if let config { result = try HushConfig.load(path: config) }
@@ -27,6 +33,8 @@ struct ConfigOptions: ParsableArguments {
         result.allowlists += allowlist
         if noBundledLists { result.bundledLists = false }
         if let listsDir { result.bundledListsDirectory = listsDir }
+        if let stateDir { result.stateDirectory = stateDir }
+        if let statsDB { result.statsDatabase = statsDB }
         return result
     }
 }

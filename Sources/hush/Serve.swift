@@ -5,6 +5,7 @@ import HushApp
 import Logging
 import Resolver
 import Sockets
+import Stats
 
 extension Hush {
     struct Serve: ParsableCommand {
@@ -31,6 +32,12 @@ extension Hush {
         @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
         var logLevel: String?
 
+        @Option(name: .long, help: "What the stats keep: all (every query), blocked (blocked attempts in full, allowed queries as per-device counts; the default) or none (counts only).")
+        var privacy: String?
+
+        @Flag(name: .long, help: "Record no stats.")
+        var noStats = false
+
         func run() throws {
             var config = try options.load()
             if !listen.isEmpty { config.listen = try parseAddresses(listen, what: "--listen") }
@@ -52,6 +59,11 @@ extension Hush {
                 guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
                 config.logLevel = level
             }
+            if let privacy {
+                guard let value = StatsSettings.Privacy(rawValue: privacy) else { throw ValidationError("--privacy must be all, blocked or none") }
+                config.statsPrivacy = value
+            }
+            if noStats { config.statsEnabled = false }
             let level = config.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

@@ -48,7 +48,7 @@ import TestSupport
         let port = try Self.freePort()
         let process = Process()
         process.executableURL = Self.binary
-        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)"]
+        process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)", "--no-stats"]
         process.standardError = Pipe()
         try process.run()
         defer {

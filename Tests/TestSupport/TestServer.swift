@@ -21,6 +21,7 @@ public final class TestServer: @unchecked Sendable {
         config.upstreams = [upstream.address]
         config.upstreamTimeoutMilliseconds = 400
         config.bundledLists = false
+        config.statsEnabled = false
         configure(&config)
         var logger = Logger(label: "hush-test")
         // HUSH_TEST_LOG=debug shows the server's log while a test runs.

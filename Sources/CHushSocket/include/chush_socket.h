@@ -33,4 +33,15 @@ int hush_set_nonblocking(int fd);
 int hush_set_timeouts(int fd, int milliseconds);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (Swift's Glibc does not import accept4).
 int hush_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length);
+
+// One entry of the kernel's neighbour table (IPv4 ARP and IPv6 NDP).
+typedef struct {
+    int family;            // AF_INET or AF_INET6
+    uint8_t address[16];   // 4 or 16 bytes used
+    uint8_t mac[6];
+    int has_mac;
+} hush_neighbour;
+
+// Dumps the neighbour table over netlink into `out`. Returns how many entries, or -1.
+int hush_neighbours(hush_neighbour *out, int capacity);
 #endif

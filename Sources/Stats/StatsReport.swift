@@ -1,0 +1,299 @@
+import Foundation
+import GRDB
+
+/// The answers `hush stats` gives, as values that print as tables, JSON or CSV. Every question over a
+/// window reads the hourly aggregates, never the raw log, so it stays fast over millions of attempts.
+public struct StatsReport: Sendable {
+    let store: StatsStore
+    static let blockedDispositions = "('blocked', 'blocked-cname')"
+
+    public init(store: StatsStore) {
+        self.store = store
+    }
+
+    public struct VendorCount: Codable, Sendable, Equatable {
+        public var vendor: String
+        public var category: String?
+        public var attempts: Int
+    }
+
+    public struct HourCount: Codable, Sendable, Equatable {
+        public var hour: Date
+        public var queries: Int
+        public var blocked: Int
+    }
+
+    public struct Summary: Codable, Sendable {
+        public var from: Date
+        public var to: Date
+        public var queries: Int
+        public var blocked: Int
+        public var blockedShare: Double
+        public var devices: Int
+        public var topVendors: [VendorCount]
+        public var hourly: [HourCount]
+        /// Records lost because the queue was full or the disk failed, ever.
+        public var dropped: Int
+    }
+
+    public struct Device: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var name: String?
+        public var mac: String?
+        public var key: String
+        public var addresses: [String]
+        public var firstSeen: Date
+        public var lastSeen: Date
+        public var queries: Int
+        public var blocked: Int
+        public var topVendors: [String]
+
+        /// Name, else MAC, else address.
+        public var label: String { name ?? mac ?? addresses.first ?? key }
+    }
+
+    public struct Endpoint: Codable, Sendable, Equatable {
+        public var name: String
+        public var disposition: String
+        public var vendor: String?
+        public var category: String?
+        public var list: String?
+        public var rule: String?
+        public var cname: String?
+        public var count: Int
+        public var firstSeen: Date
+        public var lastSeen: Date
+    }
+
+    public struct DeviceDetail: Codable, Sendable {
+        public var device: Device
+        public var endpoints: [Endpoint]
+        public var hourly: [HourCount]
+    }
+
+    public struct DomainAttempt: Codable, Sendable, Equatable {
+        public var device: String
+        public var deviceId: Int64
+        public var name: String
+        public var disposition: String
+        public var vendor: String?
+        public var count: Int
+        public var firstSeen: Date
+        public var lastSeen: Date
+    }
+
+    public struct NameCount: Codable, Sendable, Equatable {
+        public var name: String
+        public var vendor: String?
+        public var category: String?
+        public var attempts: Int
+    }
+
+    public struct DeviceCount: Codable, Sendable, Equatable {
+        public var device: String
+        public var deviceId: Int64
+        public var blocked: Int
+        public var queries: Int
+    }
+
+    public struct Top: Codable, Sendable {
+        public var names: [NameCount]
+        public var vendors: [VendorCount]
+        public var devices: [DeviceCount]
+    }
+
+    public struct VendorDevice: Codable, Sendable, Equatable {
+        public var vendor: String
+        public var category: String?
+        public var device: String
+        public var deviceId: Int64
+        public var attempts: Int
+    }
+
+    public struct LogEntry: Codable, Sendable, Equatable {
+        public var id: Int64
+        public var time: Date
+        public var device: String
+        public var client: String
+        public var name: String
+        public var type: Int
+        public var disposition: String
+        public var list: String?
+        public var rule: String?
+        public var vendor: String?
+        public var cname: String?
+    }
+
+    static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
+    static func hourDate(_ hour: Int64) -> Date { Date(timeIntervalSince1970: Double(hour) * 3600) }
+
+    public func summary(_ window: StatsWindow) throws -> Summary {
+        try store.database.read { db in
+            let totals = try Row.fetchOne(db, sql: """
+                SELECT coalesce(sum(queries), 0) AS queries, coalesce(sum(blocked), 0) AS blocked, count(DISTINCT device_id) AS devices
+                FROM device_hourly WHERE hour BETWEEN ? AND ?
+                """, arguments: [window.firstHour, window.lastHour])!
+            let queries: Int = totals["queries"]
+            let blocked: Int = totals["blocked"]
+            return Summary(
+                from: window.from, to: window.to, queries: queries, blocked: blocked,
+                blockedShare: queries == 0 ? 0 : Double(blocked) / Double(queries), devices: totals["devices"],
+                topVendors: try vendorCounts(db, window, limit: 10),
+                hourly: try hourCounts(db, window, device: nil),
+                dropped: try Int.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'dropped'") ?? 0)
+        }
+    }
+
+    public func devices(_ window: StatsWindow) throws -> [Device] {
+        try store.database.read { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT d.id, d.key, d.mac, d.name, d.first_seen, d.last_seen,
+                       coalesce(sum(h.queries), 0) AS queries, coalesce(sum(h.blocked), 0) AS blocked
+                FROM devices d JOIN device_hourly h ON h.device_id = d.id AND h.hour BETWEEN ? AND ?
+                GROUP BY d.id ORDER BY blocked DESC, queries DESC
+                """, arguments: [window.firstHour, window.lastHour])
+            return try rows.map { try device($0, db, window) }
+        }
+    }
+
+    private func device(_ row: Row, _ db: Database, _ window: StatsWindow) throws -> Device {
+        let id: Int64 = row["id"]
+        let vendors = try String.fetchAll(db, sql: """
+            SELECT vendor FROM hourly WHERE device_id = ? AND hour BETWEEN ? AND ? AND vendor IS NOT NULL
+            AND disposition IN \(Self.blockedDispositions) GROUP BY vendor ORDER BY sum(count) DESC LIMIT 3
+            """, arguments: [id, window.firstHour, window.lastHour])
+        return Device(
+            id: id, name: row["name"], mac: row["mac"], key: row["key"],
+            addresses: try String.fetchAll(db, sql: "SELECT address FROM device_addresses WHERE device_id = ? ORDER BY last_seen DESC", arguments: [id]),
+            firstSeen: Self.date(row["first_seen"]), lastSeen: Self.date(row["last_seen"]),
+            queries: row["queries"] ?? 0, blocked: row["blocked"] ?? 0, topVendors: vendors)
+    }
+
+    /// A device by name (any case), MAC, address, or id.
+    public func device(_ selector: String, _ window: StatsWindow, limit: Int = 100) throws -> DeviceDetail {
+        try store.database.read { db in
+            let lowered = selector.lowercased()
+            let id = try Int64.fetchOne(db, sql: """
+                SELECT id FROM devices WHERE lower(name) = ? OR mac = ? OR key = ? OR CAST(id AS TEXT) = ?
+                UNION ALL SELECT device_id FROM device_addresses WHERE address = ?
+                LIMIT 1
+                """, arguments: [lowered, lowered, lowered, selector, selector])
+            guard let id else { throw StatsError.unknownDevice(selector) }
+            let row = try Row.fetchOne(db, sql: """
+                SELECT d.id, d.key, d.mac, d.name, d.first_seen, d.last_seen,
+                       (SELECT sum(queries) FROM device_hourly WHERE device_id = d.id AND hour BETWEEN ? AND ?) AS queries,
+                       (SELECT sum(blocked) FROM device_hourly WHERE device_id = d.id AND hour BETWEEN ? AND ?) AS blocked
+                FROM devices d WHERE d.id = ?
+                """, arguments: [window.firstHour, window.lastHour, window.firstHour, window.lastHour, id])!
+            let endpoints = try Row.fetchAll(db, sql: """
+                SELECT name, disposition, vendor, category, list, rule, cname, sum(count) AS count, min(first) AS first, max(last) AS last
+                FROM hourly WHERE device_id = ? AND hour BETWEEN ? AND ?
+                GROUP BY name, disposition ORDER BY count DESC, name LIMIT ?
+                """, arguments: [id, window.firstHour, window.lastHour, limit]).map { row in
+                Endpoint(name: row["name"], disposition: row["disposition"], vendor: row["vendor"], category: row["category"],
+                         list: row["list"], rule: row["rule"], cname: row["cname"], count: row["count"],
+                         firstSeen: Self.date(row["first"]), lastSeen: Self.date(row["last"]))
+            }
+            return DeviceDetail(device: try device(row, db, window), endpoints: endpoints, hourly: try hourCounts(db, window, device: id))
+        }
+    }
+
+    /// Which devices tried this name or any name below it.
+    public func domain(_ name: String, _ window: StatsWindow) throws -> [DomainAttempt] {
+        let name = name.lowercased().hasSuffix(".") ? String(name.lowercased().dropLast()) : name.lowercased()
+        return try store.database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT h.device_id, coalesce(d.name, d.mac, d.key) AS device, h.name, h.disposition, h.vendor,
+                       sum(h.count) AS count, min(h.first) AS first, max(h.last) AS last
+                FROM hourly h JOIN devices d ON d.id = h.device_id
+                WHERE (h.name = ? OR substr(h.name, -length(?) - 1) = '.' || ?) AND h.hour BETWEEN ? AND ?
+                GROUP BY h.device_id, h.name, h.disposition ORDER BY count DESC
+                """, arguments: [name, name, name, window.firstHour, window.lastHour]).map { row in
+                DomainAttempt(device: Self.deviceLabel(row["device"]), deviceId: row["device_id"], name: row["name"],
+                              disposition: row["disposition"], vendor: row["vendor"], count: row["count"],
+                              firstSeen: Self.date(row["first"]), lastSeen: Self.date(row["last"]))
+            }
+        }
+    }
+
+    public func top(_ window: StatsWindow, limit: Int = 10) throws -> Top {
+        try store.database.read { db in
+            let names = try Row.fetchAll(db, sql: """
+                SELECT name, vendor, category, sum(count) AS attempts FROM hourly
+                WHERE hour BETWEEN ? AND ? AND disposition IN \(Self.blockedDispositions)
+                GROUP BY name ORDER BY attempts DESC, name LIMIT ?
+                """, arguments: [window.firstHour, window.lastHour, limit]).map {
+                NameCount(name: $0["name"], vendor: $0["vendor"], category: $0["category"], attempts: $0["attempts"])
+            }
+            let devices = try Row.fetchAll(db, sql: """
+                SELECT h.device_id, coalesce(d.name, d.mac, d.key) AS device, sum(h.blocked) AS blocked, sum(h.queries) AS queries
+                FROM device_hourly h JOIN devices d ON d.id = h.device_id WHERE h.hour BETWEEN ? AND ?
+                GROUP BY h.device_id ORDER BY blocked DESC, queries DESC LIMIT ?
+                """, arguments: [window.firstHour, window.lastHour, limit]).map {
+                DeviceCount(device: Self.deviceLabel($0["device"]), deviceId: $0["device_id"], blocked: $0["blocked"], queries: $0["queries"])
+            }
+            return Top(names: names, vendors: try vendorCounts(db, window, limit: limit), devices: devices)
+        }
+    }
+
+    public func vendors(_ window: StatsWindow) throws -> [VendorDevice] {
+        try store.database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT coalesce(h.vendor, '(unknown)') AS vendor, h.category, h.device_id, coalesce(d.name, d.mac, d.key) AS device,
+                       sum(h.count) AS attempts
+                FROM hourly h JOIN devices d ON d.id = h.device_id
+                WHERE h.hour BETWEEN ? AND ? AND h.disposition IN \(Self.blockedDispositions)
+                GROUP BY vendor, h.category, h.device_id ORDER BY vendor, attempts DESC
+                """, arguments: [window.firstHour, window.lastHour]).map {
+                VendorDevice(vendor: $0["vendor"], category: $0["category"], device: Self.deviceLabel($0["device"]),
+                             deviceId: $0["device_id"], attempts: $0["attempts"])
+            }
+        }
+    }
+
+    /// Raw log entries after `afterID`, oldest first, for `hush log`.
+    public func log(after afterID: Int64, limit: Int = 1000) throws -> [LogEntry] {
+        try store.database.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT a.rowid AS id, a.time, coalesce(d.name, d.mac, d.key) AS device, a.client, a.name, a.type, a.disposition,
+                       a.list, a.rule, a.vendor, a.cname
+                FROM attempts a JOIN devices d ON d.id = a.device_id WHERE a.rowid > ? ORDER BY a.rowid LIMIT ?
+                """, arguments: [afterID, limit]).map {
+                LogEntry(id: $0["id"], time: Self.date($0["time"]), device: Self.deviceLabel($0["device"]), client: $0["client"],
+                         name: $0["name"], type: $0["type"], disposition: $0["disposition"], list: $0["list"], rule: $0["rule"],
+                         vendor: $0["vendor"], cname: $0["cname"])
+            }
+        }
+    }
+
+    /// The newest raw entry's id, so `hush log --follow` starts from now.
+    public func lastLogID() throws -> Int64 {
+        try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM attempts") ?? 0 }
+    }
+
+    private func vendorCounts(_ db: Database, _ window: StatsWindow, limit: Int) throws -> [VendorCount] {
+        try Row.fetchAll(db, sql: """
+            SELECT coalesce(vendor, '(unknown)') AS vendor, category, sum(count) AS attempts FROM hourly
+            WHERE hour BETWEEN ? AND ? AND disposition IN \(Self.blockedDispositions)
+            GROUP BY vendor, category ORDER BY attempts DESC LIMIT ?
+            """, arguments: [window.firstHour, window.lastHour, limit]).map {
+            VendorCount(vendor: $0["vendor"], category: $0["category"], attempts: $0["attempts"])
+        }
+    }
+
+    private func hourCounts(_ db: Database, _ window: StatsWindow, device: Int64?) throws -> [HourCount] {
+        let filter = device == nil ? "" : "AND device_id = \(device!)"
+        return try Row.fetchAll(db, sql: """
+            SELECT hour, sum(queries) AS queries, sum(blocked) AS blocked FROM device_hourly
+            WHERE hour BETWEEN ? AND ? \(filter) GROUP BY hour ORDER BY hour
+            """, arguments: [window.firstHour, window.lastHour]).map {
+            HourCount(hour: Self.hourDate($0["hour"]), queries: $0["queries"], blocked: $0["blocked"])
+        }
+    }
+
+    /// Device keys are "mac:…" or "ip:…"; show the address alone.
+    static func deviceLabel(_ text: String) -> String {
+        if text.hasPrefix("ip:") || text.hasPrefix("mac:") { return String(text.drop(while: { $0 != ":" }).dropFirst()) }
+        return text
+    }
+}

@@ -1,0 +1,61 @@
+import GRDB
+
+/// The stats database's tables, as versioned migrations. The raw log is append-only with no index but
+/// time: indexes on (device, name) would slow inserts several times, so questions over long windows are
+/// answered from the hourly aggregates instead.
+enum StatsSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE devices (
+                    id INTEGER PRIMARY KEY,
+                    key TEXT NOT NULL UNIQUE,          -- 'mac:aa:bb:cc:dd:ee:ff' or 'ip:192.168.1.20'
+                    mac TEXT,
+                    name TEXT,
+                    first_seen REAL NOT NULL,
+                    last_seen REAL NOT NULL
+                );
+                CREATE TABLE device_addresses (
+                    device_id INTEGER NOT NULL REFERENCES devices(id),
+                    address TEXT NOT NULL,
+                    last_seen REAL NOT NULL,
+                    PRIMARY KEY (device_id, address)
+                ) WITHOUT ROWID;
+                CREATE TABLE attempts (
+                    time REAL NOT NULL,
+                    device_id INTEGER NOT NULL,
+                    client TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    type INTEGER NOT NULL,
+                    disposition TEXT NOT NULL,
+                    cname TEXT, list TEXT, rule TEXT, vendor TEXT, category TEXT
+                );
+                CREATE INDEX attempts_by_time ON attempts(time);
+                CREATE TABLE hourly (
+                    hour INTEGER NOT NULL,             -- seconds since 1970 / 3600
+                    device_id INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    disposition TEXT NOT NULL,
+                    list TEXT, rule TEXT, vendor TEXT, category TEXT, cname TEXT,
+                    count INTEGER NOT NULL,
+                    first REAL NOT NULL,
+                    last REAL NOT NULL,
+                    PRIMARY KEY (hour, device_id, name, disposition)
+                ) WITHOUT ROWID;
+                CREATE TABLE device_hourly (
+                    hour INTEGER NOT NULL,
+                    device_id INTEGER NOT NULL,
+                    queries INTEGER NOT NULL,
+                    blocked INTEGER NOT NULL,
+                    PRIMARY KEY (hour, device_id)
+                ) WITHOUT ROWID;
+                CREATE TABLE counters (
+                    key TEXT PRIMARY KEY,              -- 'dropped', 'write_errors'
+                    value INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+}

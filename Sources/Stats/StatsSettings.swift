@@ -1,0 +1,26 @@
+/// How much the stats keep. The database holds a household's browsing history: the default keeps blocked
+/// attempts in full and allowed queries only as per-device counts.
+public struct StatsSettings: Sendable, Equatable {
+    public enum Privacy: String, Sendable, CaseIterable {
+        /// Every query in full, like Pi-hole.
+        case all
+        /// Blocked attempts in full; allowed queries only as per-device hourly counts.
+        case blocked
+        /// Per-device hourly counts only.
+        case none
+    }
+
+    public var path: String
+    public var privacy: Privacy = .blocked
+    public var retentionDays = 90
+    /// Records waiting for the writer; past this, records are dropped and counted.
+    public var queueCapacity = 200_000
+    /// Raw rows kept per device, name and hour; a retry storm past this is only counted, in the hourly table.
+    public var rawRowsPerNameHour = 100
+    /// How often the writer commits.
+    public var flushMilliseconds = 250
+
+    public init(path: String) {
+        self.path = path
+    }
+}

@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+
+/// A record with its device resolved, ready to write.
+struct ResolvedRecord {
+    var record: AttemptRecord
+    var identity: DeviceDirectory.Identity
+}
+
+extension StatsStore {
+    /// Writes one batch in one transaction: devices and their addresses, per-device hourly counts, and —
+    /// as the privacy setting allows — the hourly per-name aggregate and the raw log.
+    /// `rawAllowance` says how many raw rows each (hour, device, name) may still take; it is updated.
+    func write(
+        _ batch: [ResolvedRecord], dropped: Int, privacy: StatsSettings.Privacy,
+        rawAllowance: inout [String: Int], rawPerNameHour: Int, deviceIDs: inout [String: Int64]
+    ) throws {
+        try database.write { db in
+            var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
+            var aggregates: [AggregateKey: Aggregate] = [:]
+            var seen: [Int64: (time: Double, addresses: Set<String>)] = [:]
+            let insertRaw = try db.cachedStatement(sql: """
+                INSERT INTO attempts (time, device_id, client, name, type, disposition, cname, list, rule, vendor, category)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for item in batch {
+                let record = item.record
+                let device = try deviceID(item.identity, time: record.time, db: db, cache: &deviceIDs)
+                let hour = Int64(record.time / 3600)
+                hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)].queries += 1
+                if record.blocked { hourlyCounts[HourDevice(hour: hour, device: device)]!.blocked += 1 }
+                seen[device, default: (record.time, [])].time = record.time
+                seen[device]!.addresses.insert(record.client.description)
+
+                let detailed = privacy == .all || (privacy == .blocked && record.blocked)
+                guard detailed else { continue }
+                let key = AggregateKey(hour: hour, device: device, name: record.name, disposition: record.disposition)
+                if var aggregate = aggregates[key] {
+                    aggregate.count += 1
+                    aggregate.last = record.time
+                    aggregates[key] = aggregate
+                } else {
+                    aggregates[key] = Aggregate(record: record)
+                }
+                let allowanceKey = "\(hour) \(device) \(record.name)"
+                let left = rawAllowance[allowanceKey] ?? rawPerNameHour
+                if left > 0 {
+                    rawAllowance[allowanceKey] = left - 1
+                    try insertRaw.execute(arguments: [
+                        record.time, device, record.client.description, record.name, Int(record.type), record.disposition,
+                        record.cname, record.list, record.rule, record.vendor, record.category,
+                    ])
+                }
+            }
+            let upsertCounts = try db.cachedStatement(sql: """
+                INSERT INTO device_hourly (hour, device_id, queries, blocked) VALUES (?, ?, ?, ?)
+                ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked
+                """)
+            for (key, counts) in hourlyCounts {
+                try upsertCounts.execute(arguments: [key.hour, key.device, counts.queries, counts.blocked])
+            }
+            let upsertAggregate = try db.cachedStatement(sql: """
+                INSERT INTO hourly (hour, device_id, name, disposition, list, rule, vendor, category, cname, count, first, last)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (hour, device_id, name, disposition) DO UPDATE SET
+                    count = count + excluded.count, last = max(last, excluded.last)
+                """)
+            for (key, aggregate) in aggregates {
+                let r = aggregate.record
+                try upsertAggregate.execute(arguments: [
+                    key.hour, key.device, key.name, key.disposition, r.list, r.rule, r.vendor, r.category, r.cname,
+                    aggregate.count, r.time, aggregate.last,
+                ])
+            }
+            let touchDevice = try db.cachedStatement(sql: "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?")
+            let touchAddress = try db.cachedStatement(sql: """
+                INSERT INTO device_addresses (device_id, address, last_seen) VALUES (?, ?, ?)
+                ON CONFLICT (device_id, address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
+                """)
+            for (device, activity) in seen {
+                try touchDevice.execute(arguments: [activity.time, device])
+                for address in activity.addresses { try touchAddress.execute(arguments: [device, address, activity.time]) }
+            }
+            if dropped > 0 { try Self.add(dropped, to: "dropped", db) }
+        }
+    }
+
+    /// The id of a device, created on first sight; its name and MAC are kept current.
+    private func deviceID(_ identity: DeviceDirectory.Identity, time: Double, db: Database, cache: inout [String: Int64]) throws -> Int64 {
+        let cacheKey = "\(identity.key)|\(identity.name ?? "")"
+        if let id = cache[cacheKey] { return id }
+        try db.execute(sql: """
+            INSERT INTO devices (key, mac, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac)
+            """, arguments: [identity.key, identity.mac, identity.name, time, time])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM devices WHERE key = ?", arguments: [identity.key])!
+        cache[cacheKey] = id
+        return id
+    }
+
+    static func add(_ amount: Int, to counter: String, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
+            """, arguments: [counter, amount])
+    }
+
+    /// Counts a problem (a failed write, records lost) in the database once it is writable again.
+    func count(_ amount: Int, as counter: String) throws {
+        try database.write { db in try Self.add(amount, to: counter, db) }
+    }
+
+    /// Deletes what is older than the retention period: the raw log and the aggregates alike.
+    func applyRetention(days: Int, now: Double = Date().timeIntervalSince1970) throws {
+        let cutoff = now - Double(days) * 86_400
+        try database.write { db in
+            try db.execute(sql: "DELETE FROM attempts WHERE time < ?", arguments: [cutoff])
+            try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
+            try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
+        }
+    }
+}
+
+private struct HourDevice: Hashable {
+    var hour: Int64
+    var device: Int64
+}
+
+private struct AggregateKey: Hashable {
+    var hour: Int64
+    var device: Int64
+    var name: String
+    var disposition: String
+}
+
+private struct Aggregate {
+    var record: AttemptRecord
+    var count = 1
+    var last: Double
+    init(record: AttemptRecord) {
+        self.record = record
+        self.last = record.time
+    }
+}

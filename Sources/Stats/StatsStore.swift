@@ -1,0 +1,56 @@
+import Foundation
+import GRDB
+
+/// The SQLite file: WAL, synchronous=NORMAL, created readable by its owner only. One writer (the server)
+/// and any number of readers (the CLI) at once.
+public final class StatsStore: @unchecked Sendable {
+    let database: DatabaseQueue
+    public let path: String
+
+    private init(database: DatabaseQueue, path: String) {
+        self.database = database
+        self.path = path
+    }
+
+    /// Opens or creates the database for the server and brings its schema up to date.
+    public static func openForWriting(path: String) throws -> StatsStore {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        // The file holds browsing history: create it 0600 before SQLite does (its -wal and -shm copy the mode).
+        let fd = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw StatsError.storage("cannot create \(path): \(String(cString: strerror(errno)))") }
+        close(fd)
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        configuration.busyMode = .timeout(5)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        try database.writeWithoutTransaction { db in
+            _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+        }
+        let migrator = StatsSchema.migrator
+        try database.read { db in
+            if try migrator.hasBeenSuperseded(db) { throw StatsError.newerVersion(path) }
+        }
+        try migrator.migrate(database)
+        return StatsStore(database: database, path: path)
+    }
+
+    /// Opens an existing database read-only, for the CLI, while the server keeps writing.
+    public static func openForReading(path: String) throws -> StatsStore {
+        guard FileManager.default.fileExists(atPath: path) else { throw StatsError.noDatabase(path) }
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(5)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        try database.read { db in
+            let migrator = StatsSchema.migrator
+            if try migrator.hasBeenSuperseded(db) { throw StatsError.newerVersion(path) }
+            guard try migrator.hasCompletedMigrations(db) else { throw StatsError.noDatabase(path) }
+        }
+        return StatsStore(database: database, path: path)
+    }
+}

@@ -1,0 +1,110 @@
+import Foundation
+import Logging
+
+/// The one writer: every `flushMilliseconds` it takes what the recorder queued and commits it in one
+/// transaction, so records reach the file within about a second and a SIGKILL loses at most that much.
+/// A failed write (disk full, read-only, file removed) is logged once; the records wait, within the
+/// queue's bound, and recording resumes when the fault clears.
+public final class StatsWriter: @unchecked Sendable {
+    public let settings: StatsSettings
+    public let recorder: StatsRecorder
+    let store: StatsStore
+    let devices: DeviceDirectory
+    let logger: Logger
+    private let lock = NSLock()
+    private var stopped = false
+    private var thread: Thread?
+    private var waiting: [ResolvedRecord] = []
+    private var unrecordedDrops = 0
+    private var rawAllowance: [String: Int] = [:]
+    private var allowanceHour: Int64 = 0
+    private var deviceIDs: [String: Int64] = [:]
+    private var failing: String?
+    private var lastRetention: Double = 0
+
+    public init(settings: StatsSettings, store: StatsStore, devices: DeviceDirectory, logger: Logger) {
+        self.settings = settings
+        self.recorder = StatsRecorder(capacity: settings.queueCapacity)
+        self.store = store
+        self.devices = devices
+        self.logger = logger
+    }
+
+    public func start() {
+        let thread = Thread { [self] in
+            while !isStopped {
+                usleep(useconds_t(settings.flushMilliseconds * 1000))
+                flush()
+            }
+        }
+        thread.name = "hush-stats"
+        self.thread = thread
+        thread.start()
+    }
+
+    private var isStopped: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return stopped
+    }
+
+    /// Writes what is queued now. Safe to call from any thread; calls are serialised.
+    public func flush() {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date().timeIntervalSince1970
+        let (records, dropped) = recorder.take()
+        unrecordedDrops += dropped
+        waiting += records.map { ResolvedRecord(record: $0, identity: devices.identity(for: $0.client, now: now)) }
+        if waiting.count > settings.queueCapacity {
+            unrecordedDrops += waiting.count - settings.queueCapacity
+            waiting.removeFirst(waiting.count - settings.queueCapacity)
+        }
+        let hour = Int64(now / 3600)
+        if hour != allowanceHour {
+            rawAllowance.removeAll()
+            allowanceHour = hour
+        }
+        if now - lastRetention > 3600 {
+            lastRetention = now
+            do { try store.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
+        }
+        guard !waiting.isEmpty || unrecordedDrops > 0 else { return }
+        do {
+            try store.write(waiting, dropped: unrecordedDrops, privacy: settings.privacy, rawAllowance: &rawAllowance,
+                            rawPerNameHour: settings.rawRowsPerNameHour, deviceIDs: &deviceIDs)
+            waiting.removeAll(keepingCapacity: true)
+            unrecordedDrops = 0
+            if let problem = failing {
+                logger.notice("stats recording resumed after: \(problem)")
+                failing = nil
+            }
+        } catch {
+            deviceIDs.removeAll()   // a rolled-back transaction may have created ids that are gone
+            report(error)
+        }
+    }
+
+    private func report(_ error: Error) {
+        let message = "\(error)"
+        if failing == nil {
+            logger.error("stats cannot be written to \(store.path): \(message); DNS keeps answering, records wait in memory")
+        }
+        failing = message
+    }
+
+    /// Flushes what is queued and stops the writer thread. Called on SIGTERM.
+    public func stop() {
+        flush()
+        lock.lock()
+        stopped = true
+        lock.unlock()
+    }
+
+    /// The current problem, if writing is failing.
+    public var problem: String? {
+        lock.lock()
+        defer { lock.unlock() }
+        return failing
+    }
+}
