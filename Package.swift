@@ -44,6 +44,7 @@ let package = Package(
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
         .testTarget(name: "HushTests", dependencies: [
             "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport",
+            .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]
 )

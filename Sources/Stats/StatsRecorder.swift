@@ -30,6 +30,15 @@ public final class StatsRecorder: AnswerObserver {
         }
     }
 
+    /// Queues records made elsewhere (tests, imports), with the same bound.
+    public func enqueue(_ records: [AttemptRecord]) {
+        queue.withLock { queue in
+            for record in records {
+                if queue.records.count < capacity { queue.records.append(record) } else { queue.dropped += 1 }
+            }
+        }
+    }
+
     /// Everything queued so far, and how many records were dropped since the last take.
     func take() -> (records: [AttemptRecord], dropped: Int) {
         queue.withLock { queue in

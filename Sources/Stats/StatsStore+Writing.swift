@@ -110,7 +110,7 @@ extension StatsStore {
     }
 
     /// Deletes what is older than the retention period: the raw log and the aggregates alike.
-    func applyRetention(days: Int, now: Double = Date().timeIntervalSince1970) throws {
+    public func applyRetention(days: Int, now: Double = Date().timeIntervalSince1970) throws {
         let cutoff = now - Double(days) * 86_400
         try database.write { db in
             try db.execute(sql: "DELETE FROM attempts WHERE time < ?", arguments: [cutoff])
