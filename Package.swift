@@ -36,7 +36,7 @@ let package = Package(
         .executableTarget(name: "hush", dependencies: [
             "HushApp", "Stats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .executableTarget(name: "hush-bench", dependencies: ["Blocklist", "DNSWire"], path: "bench/Sources/hush-bench"),
+        .executableTarget(name: "hush-bench", dependencies: ["Blocklist", "DNSWire", "Stats", "Resolver", "Sockets"], path: "bench/Sources/hush-bench"),
         .target(name: "TestSupport", dependencies: [
             "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Stats", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),

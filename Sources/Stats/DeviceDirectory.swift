@@ -7,7 +7,7 @@ import Sockets
 /// config, DHCP leases (dnsmasq, ISC dhcpd, odhcpd), /etc/ethers, then /etc/hosts. Refreshed while running.
 /// Used only from the stats writer's thread.
 public final class DeviceDirectory: @unchecked Sendable {
-    public struct Identity: Sendable, Equatable {
+    public struct Identity: Sendable, Hashable {
         public var key: String
         public var mac: String?
         public var name: String?

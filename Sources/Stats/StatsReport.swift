@@ -159,9 +159,9 @@ public struct StatsReport: Sendable {
     private func device(_ row: Row, _ db: Database, _ window: StatsWindow) throws -> Device {
         let id: Int64 = row["id"]
         let vendors = try String.fetchAll(db, sql: """
-            SELECT vendor FROM hourly WHERE device_id = ? AND hour BETWEEN ? AND ? AND vendor IS NOT NULL
-            AND disposition IN \(Self.blockedDispositions) GROUP BY vendor ORDER BY sum(count) DESC LIMIT 3
-            """, arguments: [id, window.firstHour, window.lastHour])
+            SELECT vendor FROM device_vendor_hourly WHERE hour BETWEEN ? AND ? AND device_id = ? AND vendor != '(unknown)'
+            GROUP BY vendor ORDER BY sum(count) DESC LIMIT 3
+            """, arguments: [window.firstHour, window.lastHour, id])
         return Device(
             id: id, name: row["name"], mac: row["mac"], key: row["key"],
             addresses: try String.fetchAll(db, sql: "SELECT address FROM device_addresses WHERE device_id = ? ORDER BY last_seen DESC", arguments: [id]),
@@ -239,11 +239,11 @@ public struct StatsReport: Sendable {
     public func vendors(_ window: StatsWindow) throws -> [VendorDevice] {
         try store.database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT coalesce(h.vendor, '(unknown)') AS vendor, h.category, h.device_id, coalesce(d.name, d.mac, d.key) AS device,
-                       sum(h.count) AS attempts
-                FROM hourly h JOIN devices d ON d.id = h.device_id
-                WHERE h.hour BETWEEN ? AND ? AND h.disposition IN \(Self.blockedDispositions)
-                GROUP BY vendor, h.category, h.device_id ORDER BY vendor, attempts DESC
+                SELECT v.vendor, nullif(v.category, '') AS category, v.device_id, coalesce(d.name, d.mac, d.key) AS device,
+                       sum(v.count) AS attempts
+                FROM device_vendor_hourly v JOIN devices d ON d.id = v.device_id
+                WHERE v.hour BETWEEN ? AND ?
+                GROUP BY v.vendor, v.category, v.device_id ORDER BY v.vendor, attempts DESC
                 """, arguments: [window.firstHour, window.lastHour]).map {
                 VendorDevice(vendor: $0["vendor"], category: $0["category"], device: Self.deviceLabel($0["device"]),
                              deviceId: $0["device_id"], attempts: $0["attempts"])
@@ -273,9 +273,8 @@ public struct StatsReport: Sendable {
 
     private func vendorCounts(_ db: Database, _ window: StatsWindow, limit: Int) throws -> [VendorCount] {
         try Row.fetchAll(db, sql: """
-            SELECT coalesce(vendor, '(unknown)') AS vendor, category, sum(count) AS attempts FROM hourly
-            WHERE hour BETWEEN ? AND ? AND disposition IN \(Self.blockedDispositions)
-            GROUP BY vendor, category ORDER BY attempts DESC LIMIT ?
+            SELECT vendor, nullif(category, '') AS category, sum(count) AS attempts FROM device_vendor_hourly
+            WHERE hour BETWEEN ? AND ? GROUP BY vendor, category ORDER BY attempts DESC LIMIT ?
             """, arguments: [window.firstHour, window.lastHour, limit]).map {
             VendorCount(vendor: $0["vendor"], category: $0["category"], attempts: $0["attempts"])
         }

@@ -13,11 +13,12 @@ extension StatsStore {
     /// `rawAllowance` says how many raw rows each (hour, device, name) may still take; it is updated.
     func write(
         _ batch: [ResolvedRecord], dropped: Int, privacy: StatsSettings.Privacy,
-        rawAllowance: inout [String: Int], rawPerNameHour: Int, deviceIDs: inout [String: Int64]
+        rawAllowance: inout [RawKey: Int], rawPerNameHour: Int, deviceIDs: inout [DeviceDirectory.Identity: Int64]
     ) throws {
         try database.write { db in
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
             var aggregates: [AggregateKey: Aggregate] = [:]
+            var vendorDays: [VendorDay: Int] = [:]
             var seen: [Int64: (time: Double, addresses: Set<String>)] = [:]
             let insertRaw = try db.cachedStatement(sql: """
                 INSERT INTO attempts (time, device_id, client, name, type, disposition, cname, list, rule, vendor, category)
@@ -34,6 +35,9 @@ extension StatsStore {
 
                 let detailed = privacy == .all || (privacy == .blocked && record.blocked)
                 guard detailed else { continue }
+                if record.blocked {
+                    vendorDays[VendorDay(hour: hour, device: device, vendor: record.vendor ?? "(unknown)", category: record.category ?? ""), default: 0] += 1
+                }
                 let key = AggregateKey(hour: hour, device: device, name: record.name, disposition: record.disposition)
                 if var aggregate = aggregates[key] {
                     aggregate.count += 1
@@ -42,7 +46,7 @@ extension StatsStore {
                 } else {
                     aggregates[key] = Aggregate(record: record)
                 }
-                let allowanceKey = "\(hour) \(device) \(record.name)"
+                let allowanceKey = RawKey(hour: hour, device: device, name: record.name)
                 let left = rawAllowance[allowanceKey] ?? rawPerNameHour
                 if left > 0 {
                     rawAllowance[allowanceKey] = left - 1
@@ -72,6 +76,13 @@ extension StatsStore {
                     aggregate.count, r.time, aggregate.last,
                 ])
             }
+            let upsertVendorDay = try db.cachedStatement(sql: """
+                INSERT INTO device_vendor_hourly (hour, device_id, vendor, category, count) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT (hour, device_id, vendor, category) DO UPDATE SET count = count + excluded.count
+                """)
+            for (key, count) in vendorDays {
+                try upsertVendorDay.execute(arguments: [key.hour, key.device, key.vendor, key.category, count])
+            }
             let touchDevice = try db.cachedStatement(sql: "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?")
             let touchAddress = try db.cachedStatement(sql: """
                 INSERT INTO device_addresses (device_id, address, last_seen) VALUES (?, ?, ?)
@@ -86,15 +97,14 @@ extension StatsStore {
     }
 
     /// The id of a device, created on first sight; its name and MAC are kept current.
-    private func deviceID(_ identity: DeviceDirectory.Identity, time: Double, db: Database, cache: inout [String: Int64]) throws -> Int64 {
-        let cacheKey = "\(identity.key)|\(identity.name ?? "")"
-        if let id = cache[cacheKey] { return id }
+    private func deviceID(_ identity: DeviceDirectory.Identity, time: Double, db: Database, cache: inout [DeviceDirectory.Identity: Int64]) throws -> Int64 {
+        if let id = cache[identity] { return id }
         try db.execute(sql: """
             INSERT INTO devices (key, mac, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac)
             """, arguments: [identity.key, identity.mac, identity.name, time, time])
         let id = try Int64.fetchOne(db, sql: "SELECT id FROM devices WHERE key = ?", arguments: [identity.key])!
-        cache[cacheKey] = id
+        cache[identity] = id
         return id
     }
 
@@ -116,8 +126,22 @@ extension StatsStore {
             try db.execute(sql: "DELETE FROM attempts WHERE time < ?", arguments: [cutoff])
             try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
             try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
+            try db.execute(sql: "DELETE FROM device_vendor_hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
         }
     }
+}
+
+struct RawKey: Hashable {
+    var hour: Int64
+    var device: Int64
+    var name: String
+}
+
+private struct VendorDay: Hashable {
+    var hour: Int64
+    var device: Int64
+    var vendor: String
+    var category: String
 }
 
 private struct HourDevice: Hashable {

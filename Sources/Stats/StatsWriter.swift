@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Sockets
 
 /// The one writer: every `flushMilliseconds` it takes what the recorder queued and commits it in one
 /// transaction, so records reach the file within about a second and a SIGKILL loses at most that much.
@@ -16,9 +17,9 @@ public final class StatsWriter: @unchecked Sendable {
     private var thread: Thread?
     private var waiting: [ResolvedRecord] = []
     private var unrecordedDrops = 0
-    private var rawAllowance: [String: Int] = [:]
+    private var rawAllowance: [RawKey: Int] = [:]
     private var allowanceHour: Int64 = 0
-    private var deviceIDs: [String: Int64] = [:]
+    private var deviceIDs: [DeviceDirectory.Identity: Int64] = [:]
     private var failing: String?
     private var lastRetention: Double = 0
 
@@ -55,7 +56,13 @@ public final class StatsWriter: @unchecked Sendable {
         let now = Date().timeIntervalSince1970
         let (records, dropped) = recorder.take()
         unrecordedDrops += dropped
-        waiting += records.map { ResolvedRecord(record: $0, identity: devices.identity(for: $0.client, now: now)) }
+        var identities: [IPAddress: DeviceDirectory.Identity] = [:]
+        waiting += records.map { record in
+            if let known = identities[record.client] { return ResolvedRecord(record: record, identity: known) }
+            let identity = devices.identity(for: record.client, now: now)
+            identities[record.client] = identity
+            return ResolvedRecord(record: record, identity: identity)
+        }
         if waiting.count > settings.queueCapacity {
             unrecordedDrops += waiting.count - settings.queueCapacity
             waiting.removeFirst(waiting.count - settings.queueCapacity)

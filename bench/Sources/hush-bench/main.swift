@@ -2,6 +2,9 @@
 import Blocklist
 import DNSWire
 import Foundation
+import Resolver
+import Sockets
+import Stats
 
 func residentBytes() -> Int {
     let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
@@ -67,11 +70,53 @@ enum DNSTestPacket {
         + [0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 0]
 }
 
+/// Fills a stats database with COUNT attempts through the real writer (20 devices, 5,000 names, 30 days),
+/// then times the reports `hush stats` runs.
+func benchStats(_ path: String, _ count: Int) throws {
+    try? FileManager.default.removeItem(atPath: path)
+    let store = try StatsStore.openForWriting(path: path)
+    var settings = StatsSettings(path: path)
+    settings.privacy = .all
+    settings.queueCapacity = 100_000
+    settings.retentionDays = 3650
+    let writer = StatsWriter(settings: settings, store: store, devices: DeviceDirectory(sources: .init()), logger: .init(label: "bench"))
+    var random = SystemRandomNumberGenerator()
+    let now = Date().timeIntervalSince1970
+    let lists = (0..<5_000).map { ListMatch(list: ListInfo(source: "vendor\($0 % 12).txt", vendor: "Vendor \($0 % 12)"), rule: "t\($0).example") }
+    let devices = (0..<20).map { IPAddress("192.168.1.\(10 + $0)")! }
+    let started = Date()
+    var written = 0
+    while written < count {
+        let batch = (0..<min(50_000, count - written)).map { i -> AttemptRecord in
+            let index = Int.random(in: 0..<5_000, using: &random)
+            let time = now - Double(count - written - i) * (30 * 86_400) / Double(count)
+            let disposition: Disposition = index % 5 == 0 ? .blocked(lists[index]) : .forwarded(upstream: "1.1.1.1:53")
+            return AttemptRecord(time: time, client: devices[index % 20], name: "t\(index).example", type: 1, disposition: disposition)
+        }
+        writer.recorder.enqueue(batch)
+        writer.flush()
+        written += batch.count
+    }
+    let seconds = Date().timeIntervalSince(started)
+    print("stats writer: \(count) attempts in \(String(format: "%.1f", seconds)) s (\(Int(Double(count) / seconds)) records/s, privacy all)")
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
+    print("database: \(size / 1_048_576) MiB")
+    let report = StatsReport(store: try StatsStore.openForReading(path: path))
+    for (label, window) in [("24h", "24h"), ("7d", "7d"), ("30d", "30d")] {
+        let begin = Date()
+        let rows = try report.devices(StatsWindow.since(window)!)
+        let summaryBegin = Date()
+        _ = try report.summary(StatsWindow.since(window)!)
+        print("hush stats devices --since \(label): \(rows.count) devices in \(String(format: "%.3f", summaryBegin.timeIntervalSince(begin))) s; summary \(String(format: "%.3f", Date().timeIntervalSince(summaryBegin))) s")
+    }
+}
+
 let arguments = CommandLine.arguments.dropFirst()
 switch arguments.first {
 case "lists" where arguments.count == 2: benchLists(arguments.last!)
 case "wire": benchWire()
+case "stats" where arguments.count == 3: try benchStats(Array(arguments)[1], Int(Array(arguments)[2]) ?? 1_000_000)
 default:
-    print("usage: hush-bench lists FILE | wire")
+    print("usage: hush-bench lists FILE | wire | stats DATABASE COUNT")
     exit(2)
 }
