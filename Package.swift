@@ -17,6 +17,7 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "CHushSocket"),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Sockets", dependencies: ["CHushSocket"]),
         .target(name: "DNSWire", dependencies: ["CLDNS"]),
         .target(name: "Blocklist"),
@@ -24,7 +25,7 @@ let package = Package(
             "DNSWire", "Blocklist", "Sockets", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Stats", dependencies: [
-            "Resolver", "Sockets", "CHushSocket", .product(name: "GRDB", package: "GRDB.swift"),
+            "Resolver", "Sockets", "CHushSocket", "CSQLite", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Server", dependencies: [

@@ -32,7 +32,7 @@ int hush_enable_pktinfo(int fd, int family) {
     return hush_setsockopt_int(fd, IPPROTO_IP, IP_PKTINFO, 1);
 }
 
-int hush_recv_batch(int fd, hush_datagram *datagrams, unsigned count) {
+int hush_recv_batch(int fd, hush_datagram *datagrams, unsigned count, int blocking) {
     if (count > HUSH_BATCH_MAX) count = HUSH_BATCH_MAX;
     struct mmsghdr headers[HUSH_BATCH_MAX];
     struct iovec vectors[HUSH_BATCH_MAX];
@@ -48,9 +48,9 @@ int hush_recv_batch(int fd, hush_datagram *datagrams, unsigned count) {
         headers[i].msg_hdr.msg_control = control[i];
         headers[i].msg_hdr.msg_controllen = HUSH_CONTROL_SIZE;
     }
-    int received = recvmmsg(fd, headers, count, MSG_DONTWAIT, NULL);
+    int received = recvmmsg(fd, headers, count, blocking ? MSG_WAITFORONE : MSG_DONTWAIT, NULL);
     if (received < 0) {
-        return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+        return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
     }
     for (int i = 0; i < received; i++) {
         hush_datagram *d = &datagrams[i];

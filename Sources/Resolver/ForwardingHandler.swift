@@ -80,14 +80,13 @@ final class UpstreamExchange: @unchecked Sendable {
         let wire = UpstreamQuery.wire(id: id, for: query)
         let fd: Int32
         do {
-            fd = try Socket.connectedUDP(to: upstream)
+            fd = try Socket.udpClient(for: upstream)
         } catch {
             lastProblem = "\(error)"
             attempt(number + 1)
             return
         }
-        let sent = wire.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-        guard sent == wire.count else {
+        guard Socket.sendDatagram(wire, on: fd, to: upstream) else {
             lastProblem = "\(SocketError("send to \(upstream)"))"
             close(fd)
             attempt(number + 1)
@@ -97,10 +96,10 @@ final class UpstreamExchange: @unchecked Sendable {
         let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: forwarder.queue)
         source.setEventHandler { [self] in
             var buffer = [UInt8](repeating: 0, count: 65_535)
-            while !finished {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-                guard n > 0 else { return }
-                received(Array(buffer[0..<n]), id: id, from: upstream, index: index, attempt: number)
+            while !finished, readSource != nil, let (count, source) = Socket.receive(on: fd, into: &buffer) {
+                // Only the upstream we asked may answer (RFC 5452); anything else is ignored.
+                guard source == upstream else { continue }
+                received(Array(buffer[0..<count]), id: id, from: upstream, index: index, attempt: number)
             }
         }
         source.setCancelHandler { close(fd) }

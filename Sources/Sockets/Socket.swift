@@ -51,18 +51,34 @@ public enum Socket {
         return result == 0 ? SocketAddress(storage: storage) : nil
     }
 
-    /// A UDP socket connected to `peer` on a kernel-chosen random port, non-blocking.
-    public static func connectedUDP(to peer: SocketAddress) throws -> Int32 {
+    /// A non-blocking UDP socket for talking to `peer`, on a port the kernel picks at random. It is not
+    /// connected: a connected socket reports ICMP errors as EPOLLERR, which libdispatch's read sources never
+    /// deliver and keep re-arming, spinning a core. The caller checks each reply's source instead.
+    public static func udpClient(for peer: SocketAddress) throws -> Int32 {
         let fd = socket(peer.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError("socket") }
-        let connected = peer.withSockaddr { connect(fd, $0, $1) }
-        guard connected == 0 else {
-            let error = SocketError("connect \(peer)")
-            close(fd)
-            throw error
-        }
         _ = hush_set_nonblocking(fd)
         return fd
+    }
+
+    /// Sends one datagram to `peer`. Returns whether all of it went.
+    public static func sendDatagram(_ bytes: [UInt8], on fd: Int32, to peer: SocketAddress) -> Bool {
+        let sent = bytes.withUnsafeBytes { raw in peer.withSockaddr { sendto(fd, raw.baseAddress, raw.count, 0, $0, $1) } }
+        return sent == bytes.count
+    }
+
+    /// Receives one datagram without blocking, with its source. nil when none is waiting.
+    public static func receive(on fd: Int32, into buffer: inout [UInt8]) -> (count: Int, from: SocketAddress?)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let n = buffer.withUnsafeMutableBytes { raw in
+            withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    recvfrom(fd, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, &length)
+                }
+            }
+        }
+        return n > 0 ? (n, SocketAddress(storage: storage)) : nil
     }
 
     /// A blocking TCP socket connected to `peer` with send and receive timeouts.

@@ -1,33 +1,34 @@
+import DNSWire
 import Resolver
 import Sockets
 
-/// One answered query as the stats keep it.
+/// One answered query as the stats keep it. Made on the answering path, so it holds only what is already
+/// there (the name's bytes, the disposition value); strings are built later, on the writer's thread.
 public struct AttemptRecord: Sendable {
     public var time: Double            // seconds since 1970
     public var client: IPAddress
-    public var name: String
+    public var domain: DomainName
     public var type: UInt16
-    public var disposition: String     // Disposition.label
-    public var blocked: Bool
-    public var cname: String?
-    public var list: String?
-    public var rule: String?
-    public var vendor: String?
-    public var category: String?
+    public var outcome: Disposition
 
-    public init(time: Double, client: IPAddress, name: String, type: UInt16, disposition: Disposition) {
+    public init(time: Double, client: IPAddress, name: DomainName, type: UInt16, disposition: Disposition) {
         self.time = time
         self.client = client
-        self.name = name
+        self.domain = name
         self.type = type
-        self.disposition = disposition.label
-        self.blocked = disposition.isBlocked
-        if case .blockedByCNAME(let cname, _) = disposition { self.cname = cname }
-        if let match = disposition.listMatch {
-            list = match.list.label
-            rule = match.rule
-            vendor = match.list.vendor.isEmpty ? nil : match.list.vendor
-            category = match.list.category
-        }
+        self.outcome = disposition
     }
+
+    public init(time: Double, client: IPAddress, name: String, type: UInt16, disposition: Disposition) {
+        self.init(time: time, client: client, name: DomainName(name), type: type, disposition: disposition)
+    }
+
+    var name: String { domain.description }
+    var disposition: String { outcome.label }
+    var blocked: Bool { outcome.isBlocked }
+    var cname: String? { if case .blockedByCNAME(let cname, _) = outcome { cname } else { nil } }
+    var list: String? { outcome.listMatch?.list.label }
+    var rule: String? { outcome.listMatch?.rule }
+    var vendor: String? { outcome.listMatch.flatMap { $0.list.vendor.isEmpty ? nil : $0.list.vendor } }
+    var category: String? { outcome.listMatch?.list.category }
 }

@@ -19,7 +19,7 @@ public final class StatsRecorder: AnswerObserver {
 
     public func observe(_ request: Request, _ answer: Answer) {
         let record = AttemptRecord(
-            time: Date().timeIntervalSince1970, client: request.client, name: request.query.name.description,
+            time: Date().timeIntervalSince1970, client: request.client, name: request.query.name,
             type: request.query.type.rawValue, disposition: answer.disposition)
         queue.withLock { queue in
             if queue.records.count < capacity {

@@ -256,8 +256,9 @@ public struct StatsReport: Sendable {
         try store.database.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT a.rowid AS id, a.time, coalesce(d.name, d.mac, d.key) AS device, a.client, a.name, a.type, a.disposition,
-                       a.list, a.rule, a.vendor, a.cname
-                FROM attempts a JOIN devices d ON d.id = a.device_id WHERE a.rowid > ? ORDER BY a.rowid LIMIT ?
+                       r.list, r.rule, r.vendor, a.cname
+                FROM attempts a JOIN devices d ON d.id = a.device_id LEFT JOIN rules r ON r.id = a.rule_id
+                WHERE a.rowid > ? ORDER BY a.rowid LIMIT ?
                 """, arguments: [afterID, limit]).map {
                 LogEntry(id: $0["id"], time: Self.date($0["time"]), device: Self.deviceLabel($0["device"]), client: $0["client"],
                          name: $0["name"], type: $0["type"], disposition: $0["disposition"], list: $0["list"], rule: $0["rule"],

@@ -22,6 +22,14 @@ enum StatsSchema {
                     last_seen REAL NOT NULL,
                     PRIMARY KEY (device_id, address)
                 ) WITHOUT ROWID;
+                CREATE TABLE rules (                   -- what matched, stored once and referred to by id
+                    id INTEGER PRIMARY KEY,
+                    list TEXT NOT NULL,
+                    rule TEXT NOT NULL,
+                    vendor TEXT,
+                    category TEXT,
+                    UNIQUE (list, rule)
+                );
                 CREATE TABLE attempts (
                     time REAL NOT NULL,
                     device_id INTEGER NOT NULL,
@@ -29,7 +37,8 @@ enum StatsSchema {
                     name TEXT NOT NULL,
                     type INTEGER NOT NULL,
                     disposition TEXT NOT NULL,
-                    cname TEXT, list TEXT, rule TEXT, vendor TEXT, category TEXT
+                    cname TEXT,
+                    rule_id INTEGER
                 );
                 CREATE INDEX attempts_by_time ON attempts(time);
                 CREATE TABLE hourly (

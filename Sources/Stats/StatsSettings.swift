@@ -17,8 +17,9 @@ public struct StatsSettings: Sendable, Equatable {
     public var queueCapacity = 200_000
     /// Raw rows kept per device, name and hour; a retry storm past this is only counted, in the hourly table.
     public var rawRowsPerNameHour = 100
-    /// How often the writer commits.
-    public var flushMilliseconds = 250
+    /// How often the writer commits: records reach the file within about a second, and bigger batches
+    /// fold a retry storm into fewer rows.
+    public var flushMilliseconds = 500
 
     public init(path: String) {
         self.path = path

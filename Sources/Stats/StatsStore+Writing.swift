@@ -1,5 +1,8 @@
+import Blocklist
+import CSQLite
 import Foundation
 import GRDB
+import Sockets
 
 /// A record with its device resolved, ready to write.
 struct ResolvedRecord {
@@ -13,7 +16,8 @@ extension StatsStore {
     /// `rawAllowance` says how many raw rows each (hour, device, name) may still take; it is updated.
     func write(
         _ batch: [ResolvedRecord], dropped: Int, privacy: StatsSettings.Privacy,
-        rawAllowance: inout [RawKey: Int], rawPerNameHour: Int, deviceIDs: inout [DeviceDirectory.Identity: Int64]
+        rawAllowance: inout [RawKey: Int], rawPerNameHour: Int, deviceIDs: inout [DeviceDirectory.Identity: Int64],
+        ruleIDs: inout [RuleKey: Int64]
     ) throws {
         try database.write { db in
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
@@ -21,9 +25,10 @@ extension StatsStore {
             var vendorDays: [VendorDay: Int] = [:]
             var seen: [Int64: (time: Double, addresses: Set<String>)] = [:]
             let insertRaw = try db.cachedStatement(sql: """
-                INSERT INTO attempts (time, device_id, client, name, type, disposition, cname, list, rule, vendor, category)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO attempts (time, device_id, client, name, type, disposition, cname, rule_id)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
+            var clients: [IPAddress: String] = [:]
             for item in batch {
                 let record = item.record
                 let device = try deviceID(item.identity, time: record.time, db: db, cache: &deviceIDs)
@@ -50,10 +55,13 @@ extension StatsStore {
                 let left = rawAllowance[allowanceKey] ?? rawPerNameHour
                 if left > 0 {
                     rawAllowance[allowanceKey] = left - 1
-                    try insertRaw.execute(arguments: [
-                        record.time, device, record.client.description, record.name, Int(record.type), record.disposition,
-                        record.cname, record.list, record.rule, record.vendor, record.category,
-                    ])
+                    let client = clients[record.client] ?? record.client.description
+                    clients[record.client] = client
+                    let rule = try record.outcome.listMatch.map { try ruleID($0, db: db, cache: &ruleIDs) }
+                    let status = Self.insertAttempt(insertRaw.sqliteStatement, record, device: device, client: client, rule: rule)
+                    guard status == SQLITE_DONE else {
+                        throw StatsError.storage("insert failed: \(String(cString: sqlite3_errstr(status)))")
+                    }
                 }
             }
             let upsertCounts = try db.cachedStatement(sql: """
@@ -108,6 +116,43 @@ extension StatsStore {
         return id
     }
 
+    static func insertAttempt(_ statement: OpaquePointer, _ record: AttemptRecord, device: Int64, client: String, rule: Int64?) -> Int32 {
+        var client = client
+        var name = record.name
+        var disposition = record.disposition
+        var cname = record.cname
+        return client.withUTF8 { client in
+            name.withUTF8 { name in
+                disposition.withUTF8 { disposition in
+                    func insert(_ cname: UnsafeBufferPointer<UInt8>?) -> Int32 {
+                        func text(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar>? {
+                            UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
+                        }
+                        return hush_insert_attempt(
+                            statement, record.time, device, text(client), Int32(client.count), text(name), Int32(name.count),
+                            Int32(record.type), text(disposition), Int32(disposition.count),
+                            cname.flatMap(text), Int32(cname?.count ?? 0), rule ?? 0)
+                    }
+                    if cname != nil { return cname!.withUTF8 { insert($0) } }
+                    return insert(nil)
+                }
+            }
+        }
+    }
+
+    /// The id of a (list, rule) pair, created on first sight.
+    private func ruleID(_ match: ListMatch, db: Database, cache: inout [RuleKey: Int64]) throws -> Int64 {
+        let key = RuleKey(list: match.list.label, rule: match.rule)
+        if let id = cache[key] { return id }
+        try db.execute(sql: """
+            INSERT INTO rules (list, rule, vendor, category) VALUES (?, ?, ?, ?)
+            ON CONFLICT (list, rule) DO UPDATE SET vendor = excluded.vendor, category = excluded.category
+            """, arguments: [key.list, key.rule, match.list.vendor.isEmpty ? nil : match.list.vendor, match.list.category])
+        let id = try Int64.fetchOne(db, sql: "SELECT id FROM rules WHERE list = ? AND rule = ?", arguments: [key.list, key.rule])!
+        cache[key] = id
+        return id
+    }
+
     static func add(_ amount: Int, to counter: String, _ db: Database) throws {
         try db.execute(sql: """
             INSERT INTO counters (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = value + excluded.value
@@ -129,6 +174,11 @@ extension StatsStore {
             try db.execute(sql: "DELETE FROM device_vendor_hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
         }
     }
+}
+
+struct RuleKey: Hashable {
+    var list: String
+    var rule: String
 }
 
 struct RawKey: Hashable {

@@ -20,6 +20,7 @@ public final class StatsWriter: @unchecked Sendable {
     private var rawAllowance: [RawKey: Int] = [:]
     private var allowanceHour: Int64 = 0
     private var deviceIDs: [DeviceDirectory.Identity: Int64] = [:]
+    private var ruleIDs: [RuleKey: Int64] = [:]
     private var failing: String?
     private var lastRetention: Double = 0
 
@@ -79,7 +80,8 @@ public final class StatsWriter: @unchecked Sendable {
         guard !waiting.isEmpty || unrecordedDrops > 0 else { return }
         do {
             try store.write(waiting, dropped: unrecordedDrops, privacy: settings.privacy, rawAllowance: &rawAllowance,
-                            rawPerNameHour: settings.rawRowsPerNameHour, deviceIDs: &deviceIDs)
+                            rawPerNameHour: settings.rawRowsPerNameHour, deviceIDs: &deviceIDs,
+                            ruleIDs: &ruleIDs)
             waiting.removeAll(keepingCapacity: true)
             unrecordedDrops = 0
             if let problem = failing {
@@ -88,6 +90,7 @@ public final class StatsWriter: @unchecked Sendable {
             }
         } catch {
             deviceIDs.removeAll()   // a rolled-back transaction may have created ids that are gone
+            ruleIDs.removeAll()
             report(error)
         }
     }

@@ -21,8 +21,10 @@ typedef struct {
 
 // Asks the kernel for IP_PKTINFO / IPV6_RECVPKTINFO on a bound UDP socket. Returns 0 or -1.
 int hush_enable_pktinfo(int fd, int family);
-// Receives up to count datagrams without blocking. Returns how many, 0 when none, -1 on error.
-int hush_recv_batch(int fd, hush_datagram *datagrams, unsigned count);
+// Receives up to count datagrams. Non-blocking: returns 0 when none. Blocking: waits for the first (or
+// the socket's receive timeout, then returns 0) and takes whatever else is already queued.
+// Returns how many, or -1 on error.
+int hush_recv_batch(int fd, hush_datagram *datagrams, unsigned count, int blocking);
 // Sends count datagrams, each from its recorded local address. Returns how many were sent or -1.
 int hush_send_batch(int fd, hush_datagram *datagrams, unsigned count);
 // Sets a socket option with an int value. Returns 0 or -1.
