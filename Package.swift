@@ -13,6 +13,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -32,7 +33,8 @@ let package = Package(
             "Resolver", "DNSWire", "Sockets", "CHushSocket", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "HushApp", dependencies: [
-            "Server", "Resolver", "Stats", "Blocklist", "DNSWire", .product(name: "Logging", package: "swift-log"),
+            "Server", "Resolver", "Stats", "Blocklist", "DNSWire", "Sockets",
+            .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "hush", dependencies: [
             "HushApp", "Stats", .product(name: "ArgumentParser", package: "swift-argument-parser"),

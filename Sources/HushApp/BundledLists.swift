@@ -16,6 +16,15 @@ public enum BundledLists {
         return candidates.first { FileManager.default.fileExists(atPath: $0 + "/allowlist.txt") }
     }
 
+    /// Why the bundled lists would not load, when they are on but cannot be found.
+    public static func problem(for config: HushConfig) -> String? {
+        guard config.bundledLists else { return nil }
+        guard let directory = directory(configured: config.bundledListsDirectory) else {
+            return "the bundled lists were not found (set blocking.bundled-lists-dir or --lists-dir)"
+        }
+        return FileManager.default.fileExists(atPath: directory) ? nil : "the bundled lists folder \(directory) does not exist"
+    }
+
     /// Bundled files first (allowlist.txt as an allowlist), then the user's lists, then the downloaded
     /// copies of subscriptions (those not fetched yet are left out until `hush lists update`).
     public static func sources(for config: HushConfig) -> [ListSource] {

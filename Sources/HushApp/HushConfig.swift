@@ -39,6 +39,9 @@ public struct HushConfig: Sendable {
 
     public var logLevel: Logger.Level = .info
 
+    /// Where Prometheus metrics are served (GET /metrics); nil turns them off.
+    public var metricsListen: SocketAddress?
+
     public var statsEnabled = true
     /// nil means stats.db in the state directory.
     public var statsDatabase: String?
@@ -153,6 +156,13 @@ public struct HushConfig: Sendable {
         "stats.retention-days": { config, value throws(SettingError) in config.statsRetentionDays = try integer(value, 1...3650) },
         "devices.lease-files": { config, value throws(SettingError) in config.leaseFiles = try strings(value) },
         "devices.refresh-seconds": { config, value throws(SettingError) in config.deviceRefreshSeconds = try integer(value, 5...86_400) },
+        "metrics.listen": { config, value throws(SettingError) in
+            let text = try string(value)
+            guard text.isEmpty || SocketAddress(text, defaultPort: 9153) != nil else {
+                throw SettingError(message: "\"\(text)\" is not an address such as 127.0.0.1:9153")
+            }
+            config.metricsListen = text.isEmpty ? nil : SocketAddress(text, defaultPort: 9153)
+        },
         "log.level": { config, value throws(SettingError) in
             guard let level = Logger.Level(rawValue: try string(value)) else {
                 throw SettingError(message: "expected trace, debug, info, notice, warning, error or critical")
@@ -227,5 +237,33 @@ public struct HushConfig: Sendable {
             result.append(range)
         }
         return result
+    }
+}
+
+extension HushConfig {
+    /// The settings a running server cannot change without a restart, by config key, for the reload message.
+    public func restartOnlyDifferences(from other: HushConfig) -> [String] {
+        var keys: [String] = []
+        if listen != other.listen { keys.append("server.listen") }
+        if allowedClients != other.allowedClients { keys.append("server.allow-clients") }
+        if tcpIdleTimeoutSeconds != other.tcpIdleTimeoutSeconds || tcpMaxConnections != other.tcpMaxConnections { keys.append("server.tcp-*") }
+        if upstreams != other.upstreams || upstreamTimeoutMilliseconds != other.upstreamTimeoutMilliseconds { keys.append("upstream.*") }
+        if cacheSizeMegabytes != other.cacheSizeMegabytes || cacheMinTTL != other.cacheMinTTL || cacheMaxTTL != other.cacheMaxTTL
+            || serveStale != other.serveStale { keys.append("cache.*") }
+        if blockPolicy != other.blockPolicy { keys.append("blocking.mode/ttl") }
+        if statsEnabled != other.statsEnabled || statsDatabasePath != other.statsDatabasePath || statsPrivacy != other.statsPrivacy
+            || statsRetentionDays != other.statsRetentionDays { keys.append("stats.*") }
+        if metricsListen != other.metricsListen { keys.append("metrics.listen") }
+        if refreshHours != other.refreshHours { keys.append("blocking.refresh-hours") }
+        return keys
+    }
+
+    /// Takes what a reload can apply: the lists and where they are.
+    public mutating func takeReloadable(from other: HushConfig) {
+        bundledLists = other.bundledLists
+        bundledListsDirectory = other.bundledListsDirectory
+        blocklists = other.blocklists
+        allowlists = other.allowlists
+        subscriptions = other.subscriptions
     }
 }

@@ -5,29 +5,42 @@ import Resolver
 import Server
 import Sockets
 import Stats
+import Synchronization
 
-/// Hush assembled from a config: lists loaded, stages chained, sockets bound. `hush serve` runs one;
-/// tests start one in-process on port 0.
+/// Hush assembled from a config: lists loaded, stages chained, sockets bound, stats and metrics attached.
+/// `hush serve` runs one; tests start one in-process on port 0.
 public final class HushService: @unchecked Sendable {
-    public let config: HushConfig
+    /// The config in force. Reloads may change its list settings; everything else needs a restart.
+    public var config: HushConfig { configuration.withLock { $0 } }
+    private let configuration: Mutex<HushConfig>
+    /// The file the config came from, re-read on reload.
+    let configPath: String?
     public let lists: ListStore
     public let cache: AnswerCache
     public let server: DNSServer
     /// nil when stats are off, or their database could not be opened (DNS runs on regardless).
     public let stats: StatsWriter?
+    public let metrics: HushMetrics?
+    public private(set) var metricsServer: MetricsServer?
     let logger: Logger
+    let notifier: SystemdNotifier
     private let reloadQueue = DispatchQueue(label: "hush.reload")
+    private var refreshTimer: DispatchSourceTimer?
+    private var watchdogTimer: DispatchSourceTimer?
 
-    public init(config: HushConfig, logger: Logger, observers: [any AnswerObserver] = []) throws {
-        self.config = config
+    public init(config: HushConfig, configPath: String? = nil, logger: Logger, observers: [any AnswerObserver] = [],
+                notifier: SystemdNotifier = SystemdNotifier()) throws {
+        self.configuration = Mutex(config)
+        self.configPath = configPath
         self.logger = logger
+        self.notifier = notifier
         var upstreams = config.upstreams
         if upstreams.isEmpty {
             upstreams = ResolvConf.nameservers(excluding: config.listen)
             logger.info("no upstream configured; using /etc/resolv.conf: \(upstreams.map(\.description).joined(separator: ", "))")
         }
         guard !upstreams.isEmpty else {
-            throw ConfigError(path: "configuration", line: nil, key: "upstream.servers",
+            throw ConfigError(path: configPath ?? "configuration", line: nil, key: "upstream.servers",
                               message: "no upstream: give --upstream or set [upstream] servers")
         }
         lists = ListStore()
@@ -41,17 +54,29 @@ public final class HushService: @unchecked Sendable {
                   forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds)),
             lists: lists, cache: cache, logger: logger)
         stats = Self.openStats(config, logger: logger)
+        metrics = config.metricsListen == nil ? nil : HushMetrics()
         var allObservers = observers + [QueryLogger(logger: logger)]
         if let stats { allObservers.append(stats.recorder) }
+        if let metrics { allObservers.append(metrics) }
         let processor = QueryProcessor(resolver: resolver, observers: allObservers)
-        server = try DNSServer(
-            settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
-                            tcpMaxConnections: config.tcpMaxConnections),
-            processor: processor, logger: logger)
+        do {
+            server = try DNSServer(
+                settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
+                                tcpMaxConnections: config.tcpMaxConnections),
+                processor: processor, logger: logger)
+        } catch let error as SocketError where error.code == EADDRINUSE {
+            let port = config.listen.first { $0.port != 0 }?.port ?? 53
+            throw StartupError(message: "\(error). " + (PortOwner.describe(port: port) ?? ""))
+        }
+        if let listen = config.metricsListen, let metrics {
+            let cache = cache
+            let stats = stats
+            metricsServer = try MetricsServer(listen: listen) {
+                metrics.render(cache: cache.statistics, statsDropped: stats?.droppedSinceStart ?? 0)
+            }
+        }
         _ = loadLists(initial: true)
     }
-
-    private var refreshTimer: DispatchSourceTimer?
 
     static func openStats(_ config: HushConfig, logger: Logger) -> StatsWriter? {
         guard config.statsEnabled else { return nil }
@@ -65,23 +90,67 @@ public final class HushService: @unchecked Sendable {
         }
     }
 
+    /// Starts answering. Lists are already loaded, so READY=1 means blocked names are blocked.
     public func start() {
         stats?.start()
         server.start()
+        metricsServer?.start()
         logger.info("listening on \(server.addresses.map(\.description).joined(separator: ", ")) (UDP and TCP)")
+        if let metricsServer { logger.info("metrics on http://\(metricsServer.address)/metrics") }
         scheduleRefresh()
+        notifier.notify("READY=1\nSTATUS=answering on \(server.addresses.map(\.description).joined(separator: ", "))")
+        startWatchdog()
     }
 
     /// Stops answering, then writes what the stats queue still holds.
     public func stop() {
+        notifier.notify("STOPPING=1")
         refreshTimer?.cancel()
+        watchdogTimer?.cancel()
+        metricsServer?.stop()
         server.stop()
         stats?.stop()
+    }
+
+    /// WATCHDOG=1 at half the interval systemd asked for, only while every UDP loop is turning.
+    private func startWatchdog() {
+        guard notifier.isActive, let interval = SystemdNotifier.watchdogInterval() else { return }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue.global(qos: .utility))
+        timer.schedule(deadline: .now(), repeating: interval / 2)
+        timer.setEventHandler { [weak self] in
+            guard let self else { return }
+            if server.isHealthy { notifier.notify("WATCHDOG=1") } else { logger.error("a UDP loop is stuck: withholding the watchdog ping") }
+        }
+        watchdogTimer = timer
+        timer.resume()
+    }
+
+    /// SIGHUP: re-reads the config file for list settings, reloads the lists and device names, and says
+    /// which other changes need a restart.
+    public func reload() {
+        if let configPath {
+            do {
+                let fresh = try HushConfig.load(path: configPath)
+                let needRestart = configuration.withLock { current -> [String] in
+                    let differences = current.restartOnlyDifferences(from: fresh)
+                    current.takeReloadable(from: fresh)
+                    return differences
+                }
+                if !needRestart.isEmpty {
+                    logger.notice("config changes that need a restart (systemctl restart hush): \(needRestart.joined(separator: ", "))")
+                }
+            } catch {
+                logger.error("reload: \(error); keeping the config in force")
+            }
+        }
+        loadLists()
+        stats?.refreshDeviceNames()
     }
 
     /// Refreshes subscriptions every `refresh-hours`, and soon after start when one was never fetched.
     /// Downloads run off the answering path; DNS keeps answering with the lists in force.
     private func scheduleRefresh() {
+        let config = config
         guard !config.subscriptions.isEmpty, config.refreshHours > 0 else { return }
         let missing = config.subscriptions.contains {
             !FileManager.default.fileExists(atPath: $0.source(in: config.subscriptionDirectory).path)
@@ -97,6 +166,7 @@ public final class HushService: @unchecked Sendable {
     /// Fetches every subscription; reloads the lists when one changed.
     @discardableResult
     public func refreshSubscriptions() -> [(Subscription, ListUpdater.Outcome)] {
+        let config = config
         let updater = ListUpdater(directory: config.subscriptionDirectory)
         let outcomes = config.subscriptions.map { ($0, updater.update($0)) }
         for (subscription, outcome) in outcomes {
@@ -115,6 +185,8 @@ public final class HushService: @unchecked Sendable {
     @discardableResult
     public func loadLists(initial: Bool = false) -> Bool {
         reloadQueue.sync {
+            let config = config
+            if let problem = BundledLists.problem(for: config) { logger.error("\(problem); blocking only with your own lists") }
             let (loaded, report) = ListLoader.load(BundledLists.sources(for: config))
             for problem in report.problems { logger.warning("list line skipped: \(problem)") }
             if report.moreProblems > 0 { logger.warning("\(report.moreProblems) more list lines skipped") }
@@ -126,6 +198,7 @@ public final class HushService: @unchecked Sendable {
                 }
             }
             lists.replace(with: loaded)
+            metrics?.listsLoaded(report)
             let blockRules = report.entries.reduce(0) { $0 + $1.blockRules }
             logger.info("lists loaded: \(report.entries.count) lists, \(loaded.block.count) blocked names (\(blockRules) rules), \(loaded.allow.count) allowed, in \(String(format: "%.2f", report.seconds)) s")
             return true
@@ -140,4 +213,10 @@ struct QueryLogger: AnswerObserver {
         guard logger.logLevel <= .debug else { return }
         logger.debug("\(request.client) \(request.query.type) \(request.query.name) -> \(answer.disposition.label)")
     }
+}
+
+/// Why Hush could not start, worded for the person reading the log.
+public struct StartupError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
 }

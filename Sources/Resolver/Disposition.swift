@@ -2,7 +2,8 @@ import Blocklist
 
 /// What happened to a query.
 public enum Disposition: Sendable, Equatable {
-    case forwarded(upstream: String)
+    /// Answered by an upstream, after `latency` seconds.
+    case forwarded(upstream: String, latency: Double)
     case cached
     /// Served past its TTL because every upstream failed (RFC 8767).
     case stale

@@ -61,6 +61,7 @@ final class UpstreamExchange: @unchecked Sendable {
     var timer: DispatchSourceTimer?
     var finished = false
     var lastProblem = "no upstream answered"
+    let started = MonotonicClock.seconds()
 
     init(query: Query, forwarder: ForwardingHandler, respond: @escaping @Sendable (Answer) -> Void) {
         self.query = query
@@ -134,7 +135,7 @@ final class UpstreamExchange: @unchecked Sendable {
             return
         }
         forwarder.preferred.store(index, ordering: .relaxed)
-        finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)")))
+        finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)", latency: MonotonicClock.seconds() - started)))
     }
 
     /// Truncation is rare, so a blocking exchange (bounded by the timeout) is enough. It runs on a thread of
@@ -152,7 +153,7 @@ final class UpstreamExchange: @unchecked Sendable {
                 switch result {
                 case .success(let message):
                     forwarder.preferred.store(index, ordering: .relaxed)
-                    finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)/tcp")))
+                    finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)/tcp", latency: MonotonicClock.seconds() - started)))
                 case .failure(let error):
                     lastProblem = "\(upstream) over TCP: \(error)"
                     forwarder.logger.debug("TCP retry failed", metadata: ["upstream": "\(upstream)", "error": "\(error)"])

@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Logging
 import Sockets
@@ -69,4 +70,10 @@ public final class DNSServer: @unchecked Sendable {
     }
 
     public var openTCPConnections: Int { tcp.reduce(0) { $0 + $1.openConnections } }
+
+    /// Every UDP loop turned within the last two seconds (it turns at least every 100 ms).
+    public var isHealthy: Bool {
+        let now = DispatchTime.now().uptimeNanoseconds / 1_000_000
+        return udp.allSatisfy { now &- $0.heartbeat.load(ordering: .relaxed) < 2000 }
+    }
 }

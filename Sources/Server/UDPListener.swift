@@ -20,6 +20,8 @@ final class UDPListener: @unchecked Sendable {
     let queue: DispatchQueue
     let logger: Logger
     private let running = Atomic<Bool>(false)
+    /// Monotonic milliseconds of the loop's last turn (at least every receive timeout), for the watchdog.
+    let heartbeat = Atomic<UInt64>(0)
     private let finished = DispatchSemaphore(value: 0)
     private let buffers: UnsafeMutableRawPointer
     private var datagrams: [hush_datagram]
@@ -63,6 +65,7 @@ final class UDPListener: @unchecked Sendable {
         loopThread = pthread_self()
         defer { finished.signal() }
         while running.load(ordering: .acquiring) {
+            heartbeat.store(DispatchTime.now().uptimeNanoseconds / 1_000_000, ordering: .relaxed)
             let received = hush_recv_batch(fd, &datagrams, UInt32(Self.batch), 1)
             if received < 0 {
                 logger.error("UDP receive on \(address) failed: \(SocketError("recvmmsg"))")

@@ -17,11 +17,13 @@ public final class StatsWriter: @unchecked Sendable {
     private var thread: Thread?
     private var waiting: [ResolvedRecord] = []
     private var unrecordedDrops = 0
+    private var totalDropped = 0
     private var rawAllowance: [RawKey: Int] = [:]
     private var allowanceHour: Int64 = 0
     private var deviceIDs: [DeviceDirectory.Identity: Int64] = [:]
     private var ruleIDs: [RuleKey: Int64] = [:]
     private var failing: String?
+    private var refreshDevices = false
     private var lastRetention: Double = 0
 
     public init(settings: StatsSettings, store: StatsStore, devices: DeviceDirectory, logger: Logger) {
@@ -55,7 +57,12 @@ public final class StatsWriter: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         let now = Date().timeIntervalSince1970
+        if refreshDevices {
+            devices.refresh(now: now)
+            refreshDevices = false
+        }
         let (records, dropped) = recorder.take()
+        totalDropped += dropped
         unrecordedDrops += dropped
         var identities: [IPAddress: DeviceDirectory.Identity] = [:]
         waiting += records.map { record in
@@ -109,6 +116,20 @@ public final class StatsWriter: @unchecked Sendable {
         lock.lock()
         stopped = true
         lock.unlock()
+    }
+
+    /// Re-reads lease files, /etc/ethers and /etc/hosts at the next flush (SIGHUP).
+    public func refreshDeviceNames() {
+        lock.lock()
+        refreshDevices = true
+        lock.unlock()
+    }
+
+    /// Records dropped since start (queue full, or a long storage fault).
+    public var droppedSinceStart: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return totalDropped
     }
 
     /// The current problem, if writing is failing.

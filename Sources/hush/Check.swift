@@ -28,6 +28,7 @@ extension Hush {
                     .filter { !$0.isEmpty && !$0.hasPrefix("#") }
             }
             guard !names.isEmpty else { throw ValidationError("give names to check, or --file") }
+            if let problem = BundledLists.problem(for: config) { FileHandle.standardError.write(Data("hush: \(problem)\n".utf8)) }
             let (lists, report) = ListLoader.load(BundledLists.sources(for: config))
             for path in report.unreadable {
                 FileHandle.standardError.write(Data("hush: cannot read \(path)\n".utf8))

@@ -38,6 +38,9 @@ extension Hush {
         @Flag(name: .long, help: "Record no stats.")
         var noStats = false
 
+        @Option(name: .long, help: "Serve Prometheus metrics at http://ADDRESS/metrics, e.g. 127.0.0.1:9153.")
+        var metrics: String?
+
         func run() throws {
             var config = try options.load()
             if !listen.isEmpty { config.listen = try parseAddresses(listen, what: "--listen") }
@@ -64,6 +67,10 @@ extension Hush {
                 config.statsPrivacy = value
             }
             if noStats { config.statsEnabled = false }
+            if let metrics {
+                guard let address = SocketAddress(metrics, defaultPort: 9153) else { throw ValidationError("--metrics \"\(metrics)\" is not an address such as 127.0.0.1:9153") }
+                config.metricsListen = address
+            }
             let level = config.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)
@@ -73,7 +80,7 @@ extension Hush {
             let logger = Logger(label: "hush")
             let service: HushService
             do {
-                service = try HushService(config: config, logger: logger)
+                service = try HushService(config: config, configPath: options.config, logger: logger)
             } catch {
                 logger.critical("cannot start: \(error)")
                 throw ExitCode.failure

@@ -29,8 +29,8 @@ enum SignalHandlers {
                 if n < 0, errno == EINTR { continue }
                 guard n == 1 else { return }
                 if Int32(byte) == SIGHUP {
-                    logger.info("SIGHUP: reloading lists")
-                    service.loadLists()
+                    logger.info("SIGHUP: reloading lists, device names and the config's list settings")
+                    service.reload()
                 } else {
                     logger.info("stopping on signal \(byte)")
                     service.stop()

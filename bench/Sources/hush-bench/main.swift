@@ -90,7 +90,7 @@ func benchStats(_ path: String, _ count: Int) throws {
         let batch = (0..<min(50_000, count - written)).map { i -> AttemptRecord in
             let index = Int.random(in: 0..<5_000, using: &random)
             let time = now - Double(count - written - i) * (30 * 86_400) / Double(count)
-            let disposition: Disposition = index % 5 == 0 ? .blocked(lists[index]) : .forwarded(upstream: "1.1.1.1:53")
+            let disposition: Disposition = index % 5 == 0 ? .blocked(lists[index]) : .forwarded(upstream: "1.1.1.1:53", latency: 0.01)
             return AttemptRecord(time: time, client: devices[index % 20], name: "t\(index).example", type: 1, disposition: disposition)
         }
         writer.recorder.enqueue(batch)
