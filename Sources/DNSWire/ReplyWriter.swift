@@ -17,6 +17,7 @@ public enum ReplyWriter {
 
     /// A reply Hush made itself. Over UDP, a reply above `limit` becomes header and question with TC=1.
     public static func synthesized(_ answer: SynthesizedAnswer, for query: Query, limit: Int) -> [UInt8] {
+        if answer.truncated { return truncated(query, rcode: answer.rcode) }
         var out: [UInt8] = []
         out.reserveCapacity(64 + query.nameWire.count)
         let withOPT = query.edns != nil

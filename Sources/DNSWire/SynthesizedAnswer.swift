@@ -7,15 +7,18 @@ public struct SynthesizedAnswer: Sendable, Equatable {
     public var negativeSOA: NegativeSOA?
     /// An Extended DNS Error (RFC 8914), sent only to clients that sent EDNS.
     public var extendedError: ExtendedError?
+    /// Sent as header and question with TC=1: "ask again over TCP" (a rate-limited UDP client).
+    public var truncated: Bool
 
     public init(
         rcode: RCode, records: [SynthesizedRecord] = [], negativeSOA: NegativeSOA? = nil,
-        extendedError: ExtendedError? = nil
+        extendedError: ExtendedError? = nil, truncated: Bool = false
     ) {
         self.rcode = rcode
         self.records = records
         self.negativeSOA = negativeSOA
         self.extendedError = extendedError
+        self.truncated = truncated
     }
 }
 

@@ -39,6 +39,11 @@ public struct HushConfig: Sendable {
 
     public var logLevel: Logger.Level = .info
 
+    /// nil turns rate limiting off.
+    public var rateLimit: RateLimitHandler.Settings? = RateLimitHandler.Settings()
+    /// The user to run as after binding, when started as root.
+    public var runAsUser: String?
+
     /// Where Prometheus metrics are served (GET /metrics); nil turns them off.
     public var metricsListen: SocketAddress?
 
@@ -156,6 +161,25 @@ public struct HushConfig: Sendable {
         "stats.retention-days": { config, value throws(SettingError) in config.statsRetentionDays = try integer(value, 1...3650) },
         "devices.lease-files": { config, value throws(SettingError) in config.leaseFiles = try strings(value) },
         "devices.refresh-seconds": { config, value throws(SettingError) in config.deviceRefreshSeconds = try integer(value, 5...86_400) },
+        "rate-limit.enabled": { config, value throws(SettingError) in
+            config.rateLimit = try boolean(value) ? (config.rateLimit ?? RateLimitHandler.Settings()) : nil
+        },
+        "rate-limit.per-address-qps": { config, value throws(SettingError) in
+            config.rateLimit?.perAddressPerSecond = Double(try integer(value, 1...1_000_000))
+        },
+        "rate-limit.per-address-burst": { config, value throws(SettingError) in
+            config.rateLimit?.perAddressBurst = Double(try integer(value, 1...10_000_000))
+        },
+        "rate-limit.per-network-qps": { config, value throws(SettingError) in
+            config.rateLimit?.perNetworkPerSecond = Double(try integer(value, 1...10_000_000))
+        },
+        "rate-limit.per-network-burst": { config, value throws(SettingError) in
+            config.rateLimit?.perNetworkBurst = Double(try integer(value, 1...100_000_000))
+        },
+        "server.user": { config, value throws(SettingError) in
+            let name = try string(value)
+            config.runAsUser = name.isEmpty ? nil : name
+        },
         "metrics.listen": { config, value throws(SettingError) in
             let text = try string(value)
             guard text.isEmpty || SocketAddress(text, defaultPort: 9153) != nil else {
@@ -254,6 +278,8 @@ extension HushConfig {
         if statsEnabled != other.statsEnabled || statsDatabasePath != other.statsDatabasePath || statsPrivacy != other.statsPrivacy
             || statsRetentionDays != other.statsRetentionDays { keys.append("stats.*") }
         if metricsListen != other.metricsListen { keys.append("metrics.listen") }
+        if rateLimit != other.rateLimit { keys.append("rate-limit.*") }
+        if runAsUser != other.runAsUser { keys.append("server.user") }
         if refreshHours != other.refreshHours { keys.append("blocking.refresh-hours") }
         return keys
     }

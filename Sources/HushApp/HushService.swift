@@ -51,7 +51,8 @@ public final class HushService: @unchecked Sendable {
         cacheSettings.serveStale = config.serveStale
         let resolver = ResolverChain.make(
             .init(allowedClients: config.allowedClients, blockPolicy: config.blockPolicy, cacheSettings: cacheSettings,
-                  forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds)),
+                  forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds),
+                  rateLimit: config.rateLimit),
             lists: lists, cache: cache, logger: logger)
         stats = Self.openStats(config, logger: logger)
         metrics = config.metricsListen == nil ? nil : HushMetrics()

@@ -12,6 +12,8 @@ public enum Disposition: Sendable, Equatable {
     case blockedByCNAME(cname: String, ListMatch)
     case refused(reason: String)
     case rateLimited
+    /// An ANY query, answered with one HINFO record (RFC 8482).
+    case minimalAny
     /// No upstream answered in time.
     case failed(reason: String)
 
@@ -32,6 +34,7 @@ public enum Disposition: Sendable, Equatable {
         case .blockedByCNAME: "blocked-cname"
         case .refused: "refused"
         case .rateLimited: "rate-limited"
+        case .minimalAny: "minimal-any"
         case .failed: "failed"
         }
     }

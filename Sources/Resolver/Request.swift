@@ -22,6 +22,8 @@ public struct Answer: Sendable {
     public enum Content: Sendable {
         case synthesized(SynthesizedAnswer)
         case stored(ServedMessage)
+        /// No reply at all (a rate-limited UDP query between the ones that get TC=1).
+        case silence
     }
 
     public var content: Content

@@ -6,24 +6,31 @@ import Sockets
 /// The one place that states the order of the stages.
 ///
 /// 1. Access control: strangers are refused before anything is spent on them.
-/// 2. Blocking: a blocked name never reaches the cache or an upstream; answers coming back from the
+/// 2. Rate limiting: a flood from one address or network is cut before it costs lookups or upstream work.
+/// 3. Minimal ANY: answered locally (RFC 8482), so ANY can neither amplify nor leak past blocking.
+/// 4. Blocking: a blocked name never reaches the cache or an upstream; answers coming back from the
 ///    cache or upstream pass through it on their way out, so CNAME uncloaking covers both.
-/// 3. Cache: answers from memory, stores what upstream says, serves stale when upstream fails.
-/// 4. Coalescing: identical misses in flight share one upstream exchange.
-/// 5. Forwarding: the upstream servers.
+/// 5. Cache: answers from memory, stores what upstream says, serves stale when upstream fails.
+/// 6. Coalescing: identical misses in flight share one upstream exchange.
+/// 7. Forwarding: the upstream servers.
+/// A stage that is off (rate limiting) is simply absent.
 public enum ResolverChain {
     public struct Configuration: Sendable {
         public var allowedClients: [AddressRange]
         public var blockPolicy: BlockPolicy
         public var cacheSettings: CacheHandler.Settings
         public var forwarding: ForwardingHandler.Settings
+        /// nil turns rate limiting off.
+        public var rateLimit: RateLimitHandler.Settings?
 
         public init(allowedClients: [AddressRange], blockPolicy: BlockPolicy,
-                    cacheSettings: CacheHandler.Settings, forwarding: ForwardingHandler.Settings) {
+                    cacheSettings: CacheHandler.Settings, forwarding: ForwardingHandler.Settings,
+                    rateLimit: RateLimitHandler.Settings? = RateLimitHandler.Settings()) {
             self.allowedClients = allowedClients
             self.blockPolicy = blockPolicy
             self.cacheSettings = cacheSettings
             self.forwarding = forwarding
+            self.rateLimit = rateLimit
         }
     }
 
@@ -32,6 +39,8 @@ public enum ResolverChain {
         let coalescing = CoalescingHandler(next: forwarding)
         let caching = CacheHandler(cache: cache, settings: configuration.cacheSettings, next: coalescing)
         let blocking = BlockingHandler(lists: lists, policy: configuration.blockPolicy, next: caching)
-        return AccessControlHandler(allowed: configuration.allowedClients, next: blocking)
+        let minimalAny = MinimalAnyHandler(next: blocking)
+        let limited: any Resolving = configuration.rateLimit.map { RateLimitHandler(settings: $0, next: minimalAny) } ?? minimalAny
+        return AccessControlHandler(allowed: configuration.allowedClients, next: limited)
     }
 }

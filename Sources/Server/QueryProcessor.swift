@@ -37,8 +37,11 @@ public struct QueryProcessor: Sendable {
         }
     }
 
+    /// The reply's bytes; empty means send nothing.
     static func write(_ answer: Answer, for query: Query, limit: Int) -> [UInt8] {
         switch answer.content {
+        case .silence:
+            return []
         case .synthesized(let synthesized):
             return ReplyWriter.synthesized(synthesized, for: query, limit: limit)
         case .stored(let served):

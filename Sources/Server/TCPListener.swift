@@ -161,7 +161,10 @@ final class TCPConnection: @unchecked Sendable {
     }
 
     private func enqueue(_ reply: [UInt8]) {
-        guard !closed else { return }
+        guard !closed, !reply.isEmpty else {
+            closeIfDone()
+            return
+        }
         output.append(UInt8(reply.count >> 8))
         output.append(UInt8(reply.count & 0xFF))
         output.append(contentsOf: reply)

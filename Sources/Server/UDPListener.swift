@@ -90,6 +90,7 @@ final class UDPListener: @unchecked Sendable {
 
     /// Queues the reply when it was made inside the current batch on the loop's thread; sends it now otherwise.
     private func send(_ reply: [UInt8], to route: ReplyRoute) {
+        guard !reply.isEmpty else { return }
         if collecting, let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
             pending.append((route.datagram, reply))
             return

@@ -41,6 +41,9 @@ extension Hush {
         @Option(name: .long, help: "Serve Prometheus metrics at http://ADDRESS/metrics, e.g. 127.0.0.1:9153.")
         var metrics: String?
 
+        @Option(name: .long, help: "When started as root: the user to become once the sockets are bound.")
+        var user: String?
+
         func run() throws {
             var config = try options.load()
             if !listen.isEmpty { config.listen = try parseAddresses(listen, what: "--listen") }
@@ -67,6 +70,7 @@ extension Hush {
                 config.statsPrivacy = value
             }
             if noStats { config.statsEnabled = false }
+            if let user { config.runAsUser = user }
             if let metrics {
                 guard let address = SocketAddress(metrics, defaultPort: 9153) else { throw ValidationError("--metrics \"\(metrics)\" is not an address such as 127.0.0.1:9153") }
                 config.metricsListen = address
@@ -84,6 +88,16 @@ extension Hush {
             } catch {
                 logger.critical("cannot start: \(error)")
                 throw ExitCode.failure
+            }
+            if let user = config.runAsUser {
+                do {
+                    let statsFiles = ["", "-wal", "-shm"].map { config.statsDatabasePath + $0 }
+                    try PrivilegeDrop.drop(to: user, handingOver: [config.stateDirectory] + statsFiles, folders: [config.subscriptionDirectory])
+                    logger.info("running as \(user)")
+                } catch {
+                    logger.critical("cannot start: \(error)")
+                    throw ExitCode.failure
+                }
             }
             service.start()
             SignalHandlers.install(service: service, logger: logger)

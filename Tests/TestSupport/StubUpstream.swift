@@ -87,6 +87,11 @@ public final class StubUpstream: @unchecked Sendable {
         sources = []
     }
 
+    /// Closes the TCP side only: a truncated reply then cannot be fetched over TCP.
+    public func stopTCP() {
+        sources.last?.cancel()
+    }
+
     public func add(_ name: String, _ records: Record...) {
         state.withLock { $0.records[name.lowercased(), default: []] += records }
     }
