@@ -34,6 +34,9 @@ public struct StatsReport: Sendable {
         public var hourly: [HourCount]
         /// Records lost because the queue was full or the disk failed, ever.
         public var dropped: Int
+        /// Commits that failed (disk full, read-only, file gone), and the last reason.
+        public var writeFailures: Int
+        public var lastWriteError: String?
     }
 
     public struct Device: Codable, Sendable, Equatable {
@@ -140,7 +143,9 @@ public struct StatsReport: Sendable {
                 blockedShare: queries == 0 ? 0 : Double(blocked) / Double(queries), devices: totals["devices"],
                 topVendors: try vendorCounts(db, window, limit: 10),
                 hourly: try hourCounts(db, window, device: nil),
-                dropped: try Int.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'dropped'") ?? 0)
+                dropped: try Int.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'dropped'") ?? 0,
+                writeFailures: try Int.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'write_failures'") ?? 0,
+                lastWriteError: try String.fetchOne(db, sql: "SELECT value FROM status WHERE key = 'last_write_error'"))
         }
     }
 

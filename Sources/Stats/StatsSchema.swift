@@ -82,6 +82,10 @@ enum StatsSchema {
                     WHERE disposition IN ('blocked', 'blocked-cname') GROUP BY hour, device_id, vendor, category;
                 """)
         }
+        // What went wrong with storage, kept for `hush stats` once the database is writable again.
+        migrator.registerMigration("v3-status") { db in
+            try db.execute(sql: "CREATE TABLE status (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        }
         return migrator
     }
 }

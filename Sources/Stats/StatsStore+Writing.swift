@@ -159,9 +159,13 @@ extension StatsStore {
             """, arguments: [counter, amount])
     }
 
-    /// Counts a problem (a failed write, records lost) in the database once it is writable again.
-    func count(_ amount: Int, as counter: String) throws {
-        try database.write { db in try Self.add(amount, to: counter, db) }
+    /// Records, once the database is writable again, that writing failed and why.
+    func recordFault(failures: Int, lastError: String) throws {
+        try database.write { db in
+            try Self.add(failures, to: "write_failures", db)
+            try db.execute(sql: "INSERT INTO status (key, value) VALUES ('last_write_error', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                           arguments: ["\(ISO8601DateFormatter().string(from: Date())) \(lastError)"])
+        }
     }
 
     /// Deletes what is older than the retention period: the raw log and the aggregates alike.

@@ -6,11 +6,22 @@ import GRDB
 public final class StatsStore: @unchecked Sendable {
     let database: DatabaseQueue
     public let path: String
+    /// The file's inode when opened: a different one (or none) means the file was deleted or replaced.
+    let inode: UInt64?
 
     private init(database: DatabaseQueue, path: String) {
         self.database = database
         self.path = path
+        self.inode = Self.inode(of: path)
     }
+
+    static func inode(of path: String) -> UInt64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
+    }
+
+    /// Whether the file this store writes is still the one at `path`.
+    public var fileIsInPlace: Bool { inode != nil && Self.inode(of: path) == inode }
 
     /// Opens or creates the database for the server and brings its schema up to date.
     public static func openForWriting(path: String) throws -> StatsStore {

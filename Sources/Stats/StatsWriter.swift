@@ -9,7 +9,7 @@ import Sockets
 public final class StatsWriter: @unchecked Sendable {
     public let settings: StatsSettings
     public let recorder: StatsRecorder
-    let store: StatsStore
+    private(set) var store: StatsStore
     let devices: DeviceDirectory
     let logger: Logger
     private let lock = NSLock()
@@ -23,6 +23,7 @@ public final class StatsWriter: @unchecked Sendable {
     private var deviceIDs: [DeviceDirectory.Identity: Int64] = [:]
     private var ruleIDs: [RuleKey: Int64] = [:]
     private var failing: String?
+    private var failedFlushes = 0
     private var refreshDevices = false
     private var lastRetention: Double = 0
 
@@ -85,6 +86,7 @@ public final class StatsWriter: @unchecked Sendable {
             do { try store.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
         }
         guard !waiting.isEmpty || unrecordedDrops > 0 else { return }
+        if !store.fileIsInPlace { reopen() }
         do {
             try store.write(waiting, dropped: unrecordedDrops, privacy: settings.privacy, rawAllowance: &rawAllowance,
                             rawPerNameHour: settings.rawRowsPerNameHour, deviceIDs: &deviceIDs,
@@ -93,11 +95,26 @@ public final class StatsWriter: @unchecked Sendable {
             unrecordedDrops = 0
             if let problem = failing {
                 logger.notice("stats recording resumed after: \(problem)")
+                try? store.recordFault(failures: failedFlushes, lastError: problem)
                 failing = nil
+                failedFlushes = 0
             }
         } catch {
             deviceIDs.removeAll()   // a rolled-back transaction may have created ids that are gone
             ruleIDs.removeAll()
+            failedFlushes += 1
+            report(error)
+        }
+    }
+
+    /// The database file was deleted or replaced under us: start a new one where it was.
+    private func reopen() {
+        do {
+            store = try StatsStore.openForWriting(path: store.path)
+            deviceIDs.removeAll()
+            ruleIDs.removeAll()
+            logger.warning("stats database \(store.path) was removed or replaced; recording into a new one")
+        } catch {
             report(error)
         }
     }

@@ -28,6 +28,9 @@ extension Hush.StatsCommand {
             print("\(Output.time(summary.from)) – \(Output.time(summary.to))")
             print("queries \(summary.queries), blocked \(summary.blocked) (\(String(format: "%.1f", summary.blockedShare * 100))%), devices \(summary.devices)")
             if summary.dropped > 0 { print("records lost (queue full or disk failing): \(summary.dropped)") }
+            if summary.writeFailures > 0 {
+                print("storage faults: \(summary.writeFailures) failed commits; last: \(summary.lastWriteError ?? "?")")
+            }
             print("")
             try options.print(summary, headers: ["vendor", "category", "attempts"],
                               rows: summary.topVendors.map { [$0.vendor, $0.category ?? "", "\($0.attempts)"] })

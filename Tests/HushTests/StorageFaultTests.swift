@@ -1,0 +1,77 @@
+import DNSWire
+import Foundation
+import Glibc
+import HushApp
+import Stats
+import Testing
+import TestSupport
+
+@Suite(.serialized) struct StorageFaultTests {
+    func server(database: String) throws -> TestServer {
+        try TestServer(configure: { config in
+            config.statsEnabled = true
+            config.statsDatabase = database
+            config.statsPrivacy = .all
+            config.blocklists = [StatsTests.list]
+        })
+    }
+
+    @Test func aDeletedDatabaseIsStartedAgain() throws {
+        let database = StatsTests.databasePath()
+        let server = try server(database: database)
+        _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
+        server.service.stats!.flush()
+        for suffix in ["", "-wal", "-shm"] { unlink(database + suffix) }
+        #expect(try LDNSMessage(wire: try #require(server.udp(DNSTestClient.query("after.sa.api.intl.miui.com")))).answerCount == 1)
+        server.service.stats!.flush()
+        let report = StatsReport(store: try StatsStore.openForReading(path: database))
+        #expect(try report.log(after: 0).map(\.name) == ["after.sa.api.intl.miui.com"])
+    }
+
+    @Test func aFullDiskKeepsDNSAnsweringAndRecordingResumes() throws {
+        guard getuid() == 0 else { return }   // mounting a small tmpfs needs root (CI runs as root)
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("hush-full-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint]) == 0 else { return }
+        defer { _ = run("/bin/umount", ["-l", mountPoint]); try? FileManager.default.removeItem(atPath: mountPoint) }
+        let database = mountPoint + "/stats.db"
+        let server = try server(database: database)
+        _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
+        server.service.stats!.flush()
+        // Fill the rest of the disk.
+        let filler = mountPoint + "/filler"
+        FileManager.default.createFile(atPath: filler, contents: nil)
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
+        let chunk = Data(repeating: 0x55, count: 4096)
+        while (try? handle.write(contentsOf: chunk)) != nil {}
+        try? handle.close()
+
+        var answered = 0
+        for i in 0..<300 {
+            let name = "n\(i)-\(String(repeating: "x", count: 40)).sa.api.intl.miui.com"
+            if let reply = server.udp(DNSTestClient.query(name)), (try? LDNSMessage(wire: reply))?.answerCount == 1 { answered += 1 }
+        }
+        server.service.stats!.flush()
+        #expect(answered == 300, "DNS keeps answering on a full disk")
+        #expect(server.service.stats!.problem != nil, "the writer knows it is failing")
+
+        try FileManager.default.removeItem(atPath: filler)
+        server.service.stats!.flush()
+        #expect(server.service.stats!.problem == nil, "recording resumed")
+        let report = StatsReport(store: try StatsStore.openForReading(path: database))
+        let summary = try report.summary(StatsWindow.since("1h")!)
+        #expect(summary.writeFailures >= 1)
+        #expect(summary.lastWriteError?.lowercased().contains("full") == true, "\(String(describing: summary.lastWriteError))")
+        #expect(summary.queries == 301, "the records waited in memory and were written")
+    }
+
+    func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
