@@ -40,13 +40,15 @@ let package = Package(
             "HushApp", "Stats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hush-bench", dependencies: ["Blocklist", "DNSWire", "Stats", "Resolver", "Sockets"], path: "bench/Sources/hush-bench"),
+        .target(name: "FuzzTargets", dependencies: ["DNSWire", "Blocklist", "Resolver", "Server", "HushApp", "Sockets"]),
+        .executableTarget(name: "hush-fuzz", dependencies: ["FuzzTargets"], path: "fuzz/Sources/hush-fuzz"),
         .target(name: "TestSupport", dependencies: [
             "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Stats", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
         .testTarget(name: "HushTests", dependencies: [
-            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport",
+            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport", "FuzzTargets",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]

@@ -81,7 +81,12 @@ public struct HushConfig: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw ConfigError(path: path, line: nil, key: nil, message: "cannot read the file")
         }
-        let file = try ConfigFile(text: String(decoding: data, as: UTF8.self), path: path)
+        return try parse(text: String(decoding: data, as: UTF8.self), path: path)
+    }
+
+    /// Reads config text over the defaults; `path` names it in errors.
+    public static func parse(text: String, path: String) throws(ConfigError) -> HushConfig {
+        let file = try ConfigFile(text: text, path: path)
         var config = HushConfig()
         try config.apply(file)
         return config
