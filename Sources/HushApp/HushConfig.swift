@@ -156,7 +156,10 @@ public struct HushConfig: Sendable {
         "storage.state-dir": { config, value throws(SettingError) in config.stateDirectory = try string(value) },
         "blocking.ttl": { config, value throws(SettingError) in config.blockPolicy.ttl = UInt32(try integer(value, 0...86_400)) },
         "stats.enabled": { config, value throws(SettingError) in config.statsEnabled = try boolean(value) },
-        "stats.db": { config, value throws(SettingError) in config.statsDatabase = try string(value) },
+        "stats.db": { config, value throws(SettingError) in
+            let path = try string(value)
+            config.statsDatabase = path.isEmpty ? nil : path
+        },
         "stats.privacy": { config, value throws(SettingError) in
             guard let privacy = StatsSettings.Privacy(rawValue: try string(value)) else {
                 throw SettingError(message: "expected all, blocked or none")
