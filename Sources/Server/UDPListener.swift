@@ -25,10 +25,14 @@ final class UDPListener: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let buffers: UnsafeMutableRawPointer
     private var datagrams: [hush_datagram]
-    /// Replies made during the current batch, and the thread making them.
-    private var pending: [(route: hush_datagram, reply: [UInt8])] = []
-    private var loopThread: pthread_t?
-    private var collecting = false
+    /// Replies made during the current batch on the loop's thread. Forwarded answers arrive on other
+    /// threads, so the flag and the list sit behind a lock.
+    private struct Batch {
+        var collecting = false
+        var owner: pthread_t?
+        var replies: [(route: ReplyRoute, reply: [UInt8])] = []
+    }
+    private let batch = Mutex(Batch())
 
     init(fd: Int32, address: SocketAddress, processor: QueryProcessor, logger: Logger) {
         self.fd = fd
@@ -62,7 +66,8 @@ final class UDPListener: @unchecked Sendable {
     }
 
     private func receiveLoop() {
-        loopThread = pthread_self()
+        let me = pthread_self()
+        batch.withLock { $0.owner = me }
         defer { finished.signal() }
         while running.load(ordering: .acquiring) {
             heartbeat.store(DispatchTime.now().uptimeNanoseconds / 1_000_000, ordering: .relaxed)
@@ -73,7 +78,7 @@ final class UDPListener: @unchecked Sendable {
                 continue
             }
             guard received > 0 else { continue }
-            collecting = true
+            batch.withLock { $0.collecting = true }
             for i in 0..<Int(received) {
                 let datagram = datagrams[i]
                 guard datagram.length > 0, let client = SocketAddress(storage: datagram.peer) else { continue }
@@ -83,7 +88,6 @@ final class UDPListener: @unchecked Sendable {
                     send(reply, to: route)
                 }
             }
-            collecting = false
             flushPending()
         }
     }
@@ -91,10 +95,12 @@ final class UDPListener: @unchecked Sendable {
     /// Queues the reply when it was made inside the current batch on the loop's thread; sends it now otherwise.
     private func send(_ reply: [UInt8], to route: ReplyRoute) {
         guard !reply.isEmpty else { return }
-        if collecting, let loopThread, pthread_equal(loopThread, pthread_self()) != 0 {
-            pending.append((route.datagram, reply))
-            return
+        let queued = batch.withLock { batch -> Bool in
+            guard batch.collecting, let owner = batch.owner, pthread_equal(owner, pthread_self()) != 0 else { return false }
+            batch.replies.append((route, reply))
+            return true
         }
+        if queued { return }
         var outgoing = route.datagram
         reply.withUnsafeBufferPointer { bytes in
             outgoing.data = UnsafeMutablePointer(mutating: bytes.baseAddress)
@@ -103,10 +109,16 @@ final class UDPListener: @unchecked Sendable {
         }
     }
 
-    /// Copies the batch's replies into one buffer so every pointer handed to sendmmsg stays valid.
+    /// Ends the batch and sends its replies, copied into one buffer so every pointer handed to sendmmsg
+    /// stays valid.
     private func flushPending() {
+        let pending = batch.withLock { batch -> [(route: ReplyRoute, reply: [UInt8])] in
+            batch.collecting = false
+            defer { batch.replies.removeAll(keepingCapacity: true) }
+            return batch.replies
+        }
         guard !pending.isEmpty else { return }
-        var outgoing = pending.map(\.route)
+        var outgoing = pending.map(\.route.datagram)
         var blob: [UInt8] = []
         blob.reserveCapacity(pending.reduce(0) { $0 + $1.reply.count })
         for item in pending { blob.append(contentsOf: item.reply) }
@@ -119,7 +131,6 @@ final class UDPListener: @unchecked Sendable {
             }
             _ = hush_send_batch(fd, &outgoing, UInt32(outgoing.count))
         }
-        pending.removeAll(keepingCapacity: true)
     }
 }
 
