@@ -44,6 +44,9 @@ extension Hush {
         @Option(name: .long, help: "When started as root: the user to become once the sockets are bound.")
         var user: String?
 
+        @Flag(name: .long, help: "Turn per-client rate limiting off (benchmarks from one address; a router that proxies every device's DNS).")
+        var noRateLimit = false
+
         func run() throws {
             var config = try options.load()
             if !listen.isEmpty { config.listen = try parseAddresses(listen, what: "--listen") }
@@ -71,6 +74,7 @@ extension Hush {
             }
             if noStats { config.statsEnabled = false }
             if let user { config.runAsUser = user }
+            if noRateLimit { config.rateLimit = nil }
             if let metrics {
                 guard let address = SocketAddress(metrics, defaultPort: 9153) else { throw ValidationError("--metrics \"\(metrics)\" is not an address such as 127.0.0.1:9153") }
                 config.metricsListen = address
