@@ -21,13 +21,6 @@ public struct ListUpdater: Sendable {
             case .failed(let why): "failed: \(why)"
             }
         }
-
-        public var keptPrevious: Bool {
-            switch self {
-            case .refused, .failed: true
-            default: false
-            }
-        }
     }
 
     /// What we know of the copy on disk: the validators to send next time and its size in rules.

@@ -39,7 +39,7 @@ public final class MetricsServer: @unchecked Sendable {
 
     private func serve(_ client: Int32) {
         defer { close(client) }
-        _ = hush_set_timeouts_for_metrics(client)
+        Socket.setTimeouts(client, milliseconds: 2000)
         var request: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 2048)
         while request.count < 8192, !String(decoding: request, as: UTF8.self).contains("\r\n\r\n") {
@@ -58,11 +58,4 @@ public final class MetricsServer: @unchecked Sendable {
         let head = "HTTP/1.1 \(status)\r\nContent-Type: \(type)\r\nContent-Length: \(body.count)\r\nConnection: close\r\n\r\n"
         try? Socket.writeAll(client, Array(head.utf8) + body)
     }
-}
-
-private func hush_set_timeouts_for_metrics(_ fd: Int32) -> Int32 {
-    var tv = timeval(tv_sec: 2, tv_usec: 0)
-    let size = socklen_t(MemoryLayout<timeval>.size)
-    _ = setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, size)
-    return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, size)
 }

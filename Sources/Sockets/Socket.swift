@@ -95,6 +95,11 @@ public enum Socket {
         return fd
     }
 
+    /// Sets the send and receive timeouts of a blocking socket.
+    public static func setTimeouts(_ fd: Int32, milliseconds: Int) {
+        _ = hush_set_timeouts(fd, Int32(milliseconds))
+    }
+
     /// Writes all of `bytes` to a blocking socket.
     public static func writeAll(_ fd: Int32, _ bytes: [UInt8]) throws {
         var written = 0

@@ -49,6 +49,4 @@ public final class StatsRecorder: AnswerObserver {
             return (queue.records, queue.dropped)
         }
     }
-
-    var pending: Int { queue.withLock { $0.records.count } }
 }

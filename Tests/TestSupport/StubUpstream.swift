@@ -109,19 +109,10 @@ public final class StubUpstream: @unchecked Sendable {
 
     private func serveUDP() {
         var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let n = buffer.withUnsafeMutableBytes { raw in
-                withUnsafeMutablePointer(to: &storage) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        recvfrom(udpFD, raw.baseAddress, raw.count, Int32(MSG_DONTWAIT), $0, &length)
-                    }
-                }
-            }
-            guard n > 0 else { return }
+        while let (count, source) = Socket.receive(on: udpFD, into: &buffer) {
+            guard let source else { continue }
             let behaviour = state.withLock { $0.behaviour }
-            guard var reply = respond(to: Array(buffer[0..<n]), overTCP: false) else { continue }
+            guard var reply = respond(to: Array(buffer[0..<count]), overTCP: false) else { continue }
             switch behaviour {
             case .silent: continue
             case .garbage: reply = [0xDE, 0xAD, 0xBE, 0xEF] + reply.prefix(5)
@@ -129,14 +120,7 @@ public final class StubUpstream: @unchecked Sendable {
             case .delay(let milliseconds): usleep(useconds_t(milliseconds * 1000))
             default: break
             }
-            let send = { [udpFD] in
-                _ = reply.withUnsafeBytes { raw in
-                    withUnsafePointer(to: &storage) {
-                        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(udpFD, raw.baseAddress, raw.count, 0, $0, length) }
-                    }
-                }
-            }
-            send()
+            _ = Socket.sendDatagram(reply, on: udpFD, to: source)
         }
     }
 
