@@ -1,4 +1,3 @@
-import Dispatch
 import Foundation
 import DNSWire
 import Glibc
@@ -6,9 +5,10 @@ import Logging
 import Sockets
 import Synchronization
 
-/// Sends the question upstream over UDP from a fresh socket on a random port with a random ID, accepts
-/// only a reply whose ID and question match (RFC 5452), retries over TCP when the reply is truncated, and
-/// moves to the next upstream on timeout. When none answers, SERVFAIL within `timeout × attempts`.
+/// Sends the question upstream over UDP with a random ID from one of the pool's randomly placed sockets,
+/// accepts only a reply whose source, ID and question match (RFC 5452), retries over TCP when the reply is
+/// truncated, and moves to the next upstream on timeout. When none answers, SERVFAIL within
+/// `timeout × attempts`.
 public final class ForwardingHandler: Resolving {
     public struct Settings: Sendable {
         public var upstreams: [SocketAddress]
@@ -25,14 +25,24 @@ public final class ForwardingHandler: Resolving {
     }
 
     let settings: Settings
-    let queue = DispatchQueue(label: "hush.upstream")
     let logger: Logger
+    /// nil only when the kernel refused an epoll descriptor; every query then fails with that reason.
+    let pool: UpstreamPool?
+    let poolError: String
     /// The upstream that answered last: tried first next time.
     let preferred = Atomic<Int>(0)
 
     public init(settings: Settings, logger: Logger) {
         self.settings = settings
         self.logger = logger
+        do {
+            pool = try UpstreamPool(timeoutMilliseconds: settings.timeoutMilliseconds)
+            poolError = ""
+        } catch {
+            pool = nil
+            poolError = "\(error)"
+            logger.error("cannot forward to upstreams", metadata: ["error": "\(error)"])
+        }
     }
 
     public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
@@ -40,8 +50,11 @@ public final class ForwardingHandler: Resolving {
             respond(Self.failure("no upstream configured"))
             return
         }
-        let exchange = UpstreamExchange(query: request.query, forwarder: self, respond: respond)
-        queue.async { exchange.attempt(0) }
+        guard let pool else {
+            respond(Self.failure(poolError))
+            return
+        }
+        UpstreamExchange(query: request.query, forwarder: self, pool: pool, respond: respond).attempt(0)
     }
 
     static func failure(_ reason: String) -> Answer {
@@ -52,21 +65,29 @@ public final class ForwardingHandler: Resolving {
     }
 }
 
-/// One question's trip upstream. All its state is touched only on the forwarder's serial queue.
-final class UpstreamExchange: @unchecked Sendable {
+/// One question's trip upstream. One thread at a time touches its state: the sender until the question is
+/// out, then the pool's reader (reply or timeout) or the TCP retry's thread, each of which starts the next
+/// step itself.
+final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
     let query: Query
     let forwarder: ForwardingHandler
+    let pool: UpstreamPool
     let respond: @Sendable (Answer) -> Void
-    var readSource: DispatchSourceRead?
-    var timer: DispatchSourceTimer?
     var finished = false
     var lastProblem = "no upstream answered"
     let started = MonotonicClock.seconds()
+    // The try in progress.
+    var number = 0
+    var index = 0
+    var upstream: SocketAddress
+    var id: UInt16 = 0
 
-    init(query: Query, forwarder: ForwardingHandler, respond: @escaping @Sendable (Answer) -> Void) {
+    init(query: Query, forwarder: ForwardingHandler, pool: UpstreamPool, respond: @escaping @Sendable (Answer) -> Void) {
         self.query = query
         self.forwarder = forwarder
+        self.pool = pool
         self.respond = respond
+        upstream = forwarder.settings.upstreams[0]
     }
 
     func attempt(_ number: Int) {
@@ -75,51 +96,21 @@ final class UpstreamExchange: @unchecked Sendable {
             finish(ForwardingHandler.failure("\(lastProblem) after \(number) tries"))
             return
         }
-        let index = (forwarder.preferred.load(ordering: .relaxed) + number) % settings.upstreams.count
-        let upstream = settings.upstreams[index]
-        let id = UInt16.random(in: 0...UInt16.max)
-        let wire = UpstreamQuery.wire(id: id, for: query)
-        let fd: Int32
-        do {
-            fd = try Socket.udpClient(for: upstream)
-        } catch {
+        self.number = number
+        index = (forwarder.preferred.load(ordering: .relaxed) + number) % settings.upstreams.count
+        upstream = settings.upstreams[index]
+        // The ID is recorded before the question leaves: the reply may reach the reader before send returns.
+        let error = pool.send(to: upstream, waiter: self) { id in
+            self.id = id
+            return UpstreamQuery.wire(id: id, for: query)
+        }
+        if let error {
             lastProblem = "\(error)"
             attempt(number + 1)
-            return
         }
-        guard Socket.sendDatagram(wire, on: fd, to: upstream) else {
-            lastProblem = "\(SocketError("send to \(upstream)"))"
-            close(fd)
-            attempt(number + 1)
-            return
-        }
-
-        let source = DispatchSource.makeReadSource(fileDescriptor: fd, queue: forwarder.queue)
-        source.setEventHandler { [self] in
-            var buffer = [UInt8](repeating: 0, count: 65_535)
-            while !finished, readSource != nil, let (count, source) = Socket.receive(on: fd, into: &buffer) {
-                // Only the upstream we asked may answer (RFC 5452); anything else is ignored.
-                guard source == upstream else { continue }
-                received(Array(buffer[0..<count]), id: id, from: upstream, index: index, attempt: number)
-            }
-        }
-        source.setCancelHandler { close(fd) }
-        readSource = source
-        source.resume()
-
-        let timer = DispatchSource.makeTimerSource(queue: forwarder.queue)
-        timer.schedule(deadline: .now() + .milliseconds(settings.timeoutMilliseconds))
-        timer.setEventHandler { [self] in
-            lastProblem = "\(upstream) timed out"
-            forwarder.logger.debug("upstream timeout", metadata: ["upstream": "\(upstream)", "name": "\(query.name)"])
-            stopWaiting()
-            attempt(number + 1)
-        }
-        self.timer = timer
-        timer.resume()
     }
 
-    func received(_ reply: [UInt8], id: UInt16, from upstream: SocketAddress, index: Int, attempt number: Int) {
+    func received(_ reply: [UInt8]) -> Bool {
         let message: StoredMessage
         do {
             message = try StoredMessage(upstreamReply: reply, expectedID: id, question: query)
@@ -127,53 +118,45 @@ final class UpstreamExchange: @unchecked Sendable {
             // A reply that is not ours, or not DNS: ignore it and keep waiting for the real one.
             lastProblem = "\(upstream) sent a bad reply (\(error))"
             forwarder.logger.debug("ignored upstream reply", metadata: ["upstream": "\(upstream)", "error": "\(error)"])
-            return
+            return false
         }
-        stopWaiting()
         if message.isTruncated {
-            retryOverTCP(upstream: upstream, index: index, attempt: number)
-            return
+            retryOverTCP()
+        } else {
+            forwarder.preferred.store(index, ordering: .relaxed)
+            finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)", latency: MonotonicClock.seconds() - started)))
         }
-        forwarder.preferred.store(index, ordering: .relaxed)
-        finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)", latency: MonotonicClock.seconds() - started)))
+        return true
+    }
+
+    func timedOut() {
+        lastProblem = "\(upstream) timed out"
+        forwarder.logger.debug("upstream timeout", metadata: ["upstream": "\(upstream)", "name": "\(query.name)"])
+        attempt(number + 1)
     }
 
     /// Truncation is rare, so a blocking exchange (bounded by the timeout) is enough. It runs on a thread of
-    /// its own: blocking a Dispatch pool thread can starve other work on a 2-core box.
-    func retryOverTCP(upstream: SocketAddress, index: Int, attempt number: Int) {
-        let query = query
-        let timeout = forwarder.settings.timeoutMilliseconds
+    /// its own: blocking the pool's reader or a Dispatch thread would stall other answers on a 2-core box.
+    func retryOverTCP() {
+        let (query, upstream, timeout) = (query, upstream, forwarder.settings.timeoutMilliseconds)
         Thread.detachNewThread { [self] in
             let id = UInt16.random(in: 0...UInt16.max)
-            let result = Result { () throws -> StoredMessage in
+            do {
                 let reply = try Socket.tcpExchange(UpstreamQuery.wire(id: id, for: query), with: upstream, timeoutMilliseconds: timeout)
-                return try StoredMessage(upstreamReply: reply, expectedID: id, question: query)
-            }
-            forwarder.queue.async { [self] in
-                switch result {
-                case .success(let message):
-                    forwarder.preferred.store(index, ordering: .relaxed)
-                    finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)/tcp", latency: MonotonicClock.seconds() - started)))
-                case .failure(let error):
-                    lastProblem = "\(upstream) over TCP: \(error)"
-                    forwarder.logger.debug("TCP retry failed", metadata: ["upstream": "\(upstream)", "error": "\(error)"])
-                    attempt(number + 1)
-                }
+                let message = try StoredMessage(upstreamReply: reply, expectedID: id, question: query)
+                forwarder.preferred.store(index, ordering: .relaxed)
+                finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "\(upstream)/tcp", latency: MonotonicClock.seconds() - started)))
+            } catch {
+                lastProblem = "\(upstream) over TCP: \(error)"
+                forwarder.logger.debug("TCP retry failed", metadata: ["upstream": "\(upstream)", "error": "\(error)"])
+                attempt(number + 1)
             }
         }
-    }
-
-    func stopWaiting() {
-        timer?.cancel()
-        timer = nil
-        readSource?.cancel()
-        readSource = nil
     }
 
     func finish(_ answer: Answer) {
         guard !finished else { return }
         finished = true
-        stopWaiting()
         respond(answer)
     }
 }

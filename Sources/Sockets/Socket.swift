@@ -58,6 +58,8 @@ public enum Socket {
         let fd = socket(peer.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw SocketError("socket") }
         _ = hush_set_nonblocking(fd)
+        // One socket carries many questions at once; a burst of replies must not overflow it.
+        _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, 1 << 20)
         return fd
     }
 

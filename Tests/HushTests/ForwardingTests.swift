@@ -88,6 +88,33 @@ import TestSupport
         #expect(server.upstream.queryCount("slow.test") == 1)
     }
 
+    /// Thousands of different misses in flight at once (a cache-miss benchmark, a device scanning names)
+    /// are all answered, from source ports that keep changing (RFC 5452).
+    @Test func aBurstOfDistinctMissesIsAnsweredInFullFromChangingPorts() throws {
+        let server = try TestServer(configure: { $0.rateLimit = nil })
+        let fd = socket(server.address.family, Socket.udp, 0)
+        defer { close(fd) }
+        _ = hushTestSetTimeout(fd, milliseconds: 3000)
+        let total = 4_000
+        var answered = Set<UInt16>()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        // In waves of 500 outstanding, so the client's own receive buffer never overflows.
+        for wave in stride(from: 0, to: total, by: 500) {
+            for i in wave..<(wave + 500) {
+                _ = Socket.sendDatagram(DNSTestClient.query("m\(i).burst.test", id: UInt16(i)), on: fd, to: server.address)
+            }
+            while answered.count < wave + 500 {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                guard n >= 12 else { break }
+                #expect(buffer[3] & 0x0F == 3, "NXDOMAIN from the stub")
+                answered.insert(UInt16(buffer[0]) << 8 | UInt16(buffer[1]))
+            }
+        }
+        #expect(answered.count == total)
+        #expect(server.upstream.queries.count == total)
+        #expect(server.upstream.sourcePorts.count > 8, "sockets are replaced as they are used")
+    }
+
     @Test func largeAnswersAreTruncatedOverUDPAndWholeOverTCP() throws {
         let server = try TestServer()
         for i in 0..<60 { server.upstream.add("big.test", .a("10.1.0.\(i)")) }

@@ -40,7 +40,7 @@ import TestSupport
         server.service.stats!.flush()
         // Fill the rest of the disk.
         let filler = mountPoint + "/filler"
-        FileManager.default.createFile(atPath: filler, contents: nil)
+        _ = FileManager.default.createFile(atPath: filler, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: filler))
         let chunk = Data(repeating: 0x55, count: 4096)
         while (try? handle.write(contentsOf: chunk)) != nil {}

@@ -45,6 +45,7 @@ public final class StubUpstream: @unchecked Sendable {
         var records: [String: [Record]] = [:]
         var behaviour: Behaviour = .answer
         var queries: [String] = []
+        var sourcePorts: Set<UInt16> = []
         var negativeTTL: UInt32 = 60
     }
 
@@ -103,6 +104,9 @@ public final class StubUpstream: @unchecked Sendable {
     /// Names asked so far, as "name TYPE", in order.
     public var queries: [String] { state.withLock { $0.queries } }
 
+    /// The distinct UDP source ports questions came from.
+    public var sourcePorts: Set<UInt16> { state.withLock { $0.sourcePorts } }
+
     public func queryCount(_ name: String) -> Int {
         queries.filter { $0.hasPrefix(name.lowercased() + " ") }.count
     }
@@ -111,7 +115,10 @@ public final class StubUpstream: @unchecked Sendable {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while let (count, source) = Socket.receive(on: udpFD, into: &buffer) {
             guard let source else { continue }
-            let behaviour = state.withLock { $0.behaviour }
+            let behaviour = state.withLock { state in
+                state.sourcePorts.insert(source.port)
+                return state.behaviour
+            }
             guard var reply = respond(to: Array(buffer[0..<count]), overTCP: false) else { continue }
             switch behaviour {
             case .silent: continue

@@ -36,6 +36,14 @@ int hush_set_timeouts(int fd, int milliseconds);
 // accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (Swift's Glibc does not import accept4).
 int hush_accept_nonblocking(int fd, struct sockaddr *address, socklen_t *length);
 
+// epoll, level-triggered on readability. create returns the poller's descriptor; add/remove return 0 or -1;
+// wait fills `ready` with up to `capacity` (at most 64) readable descriptors and returns how many, 0 on
+// timeout or signal, -1 on error.
+int hush_poller_create(void);
+int hush_poller_add(int poller, int fd);
+int hush_poller_remove(int poller, int fd);
+int hush_poller_wait(int poller, int *ready, int capacity, int timeout_ms);
+
 // One entry of the kernel's neighbour table (IPv4 ARP and IPv6 NDP).
 typedef struct {
     int family;            // AF_INET or AF_INET6
