@@ -19,18 +19,19 @@ let package = Package(
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "CHushSocket"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "Locking"),
         .target(name: "Sockets", dependencies: ["CHushSocket"]),
         .target(name: "DNSWire", dependencies: ["CLDNS"]),
         .target(name: "Blocklist"),
         .target(name: "Resolver", dependencies: [
-            "DNSWire", "Blocklist", "Sockets", .product(name: "Logging", package: "swift-log"),
+            "DNSWire", "Blocklist", "Sockets", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Stats", dependencies: [
-            "Resolver", "Sockets", "CHushSocket", "CSQLite", .product(name: "GRDB", package: "GRDB.swift"),
+            "Resolver", "Sockets", "Locking", "CHushSocket", "CSQLite", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Server", dependencies: [
-            "Resolver", "DNSWire", "Sockets", "CHushSocket", .product(name: "Logging", package: "swift-log"),
+            "Resolver", "DNSWire", "Sockets", "Locking", "CHushSocket", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "HushApp", dependencies: [
             "Server", "Resolver", "Stats", "Blocklist", "DNSWire", "Sockets",

@@ -68,7 +68,7 @@ public final class LDNSMessage {
         ldns_pkt_set_id(packet, 0)
         var output: UnsafeMutablePointer<UInt8>?
         var size = 0
-        let status = ldns_pkt2wire(&output, packet, &size)
+        let status = hush_ldns_pkt2wire(&output, packet, &size)
         guard status == LDNS_STATUS_OK, let output else {
             throw .ldns(String(cString: ldns_get_errorstr_by_id(status)))
         }

@@ -49,7 +49,7 @@ public final class HushService: @unchecked Sendable {
         cacheSettings.minTTL = config.cacheMinTTL
         cacheSettings.maxTTL = config.cacheMaxTTL
         cacheSettings.serveStale = config.serveStale
-        let resolver = ResolverChain.make(
+        let chain = ResolverChain.make(
             .init(allowedClients: config.allowedClients, blockPolicy: config.blockPolicy, cacheSettings: cacheSettings,
                   forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds),
                   rateLimit: config.rateLimit),
@@ -59,12 +59,12 @@ public final class HushService: @unchecked Sendable {
         var allObservers = observers + [QueryLogger(logger: logger)]
         if let stats { allObservers.append(stats.recorder) }
         if let metrics { allObservers.append(metrics) }
-        let processor = QueryProcessor(resolver: resolver, observers: allObservers)
+        let processor = QueryProcessor(resolver: chain.resolver, observers: allObservers)
         do {
             server = try DNSServer(
                 settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
                                 tcpMaxConnections: config.tcpMaxConnections),
-                processor: processor, logger: logger)
+                processor: processor, upstreamReplies: chain.upstreamReplies, logger: logger)
         } catch let error as SocketError where error.code == EADDRINUSE {
             let port = config.listen.first { $0.port != 0 }?.port ?? 53
             throw StartupError(message: "\(error). " + (PortOwner.describe(port: port) ?? ""))

@@ -1,5 +1,5 @@
+import Locking
 import DNSWire
-import Synchronization
 
 /// Upstream answers by question, bounded in bytes, least recently used evicted first. Entries are kept
 /// past their TTL for `staleWindow` seconds so they can be served stale when every upstream fails.
@@ -37,7 +37,7 @@ public final class AnswerCache: Sendable {
         var evictions = 0
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     public let maxBytes: Int
     public let staleWindow: Double
 

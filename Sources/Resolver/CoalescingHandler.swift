@@ -1,9 +1,9 @@
-import Synchronization
+import Locking
 
 /// Identical questions that miss the cache while one is already upstream wait for that one answer
 /// instead of each being forwarded.
 public final class CoalescingHandler: Resolving {
-    private let waiting = Mutex<[CacheKey: [@Sendable (Answer) -> Void]]>([:])
+    private let waiting = Locked<[CacheKey: [@Sendable (Answer) -> Void]]>([:])
     let next: any Resolving
 
     public init(next: any Resolving) {

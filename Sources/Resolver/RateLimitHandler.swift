@@ -1,6 +1,6 @@
+import Locking
 import DNSWire
 import Sockets
-import Synchronization
 
 /// Token buckets per client address and per network (/24 for IPv4, /56 for IPv6), so neither one device
 /// nor a block of spoofed addresses can flood Hush or use it to amplify. The excess gets TC=1 over UDP (a
@@ -29,7 +29,7 @@ public final class RateLimitHandler: Resolving {
         var networks: [IPAddress: Bucket] = [:]
     }
 
-    private let state = Mutex(State())
+    private let state = Locked(State())
     let settings: Settings
     let next: any Resolving
     let clock: @Sendable () -> Double

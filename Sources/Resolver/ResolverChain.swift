@@ -34,13 +34,20 @@ public enum ResolverChain {
         }
     }
 
-    public static func make(_ configuration: Configuration, lists: ListStore, cache: AnswerCache, logger: Logger) -> any Resolving {
+    /// The first stage, and the upstream replies an answering loop may take itself.
+    public struct Built: Sendable {
+        public var resolver: any Resolving
+        public var upstreamReplies: (any UpstreamReplySource)?
+    }
+
+    public static func make(_ configuration: Configuration, lists: ListStore, cache: AnswerCache, logger: Logger) -> Built {
         let forwarding = ForwardingHandler(settings: configuration.forwarding, logger: logger)
         let coalescing = CoalescingHandler(next: forwarding)
         let caching = CacheHandler(cache: cache, settings: configuration.cacheSettings, next: coalescing)
         let blocking = BlockingHandler(lists: lists, policy: configuration.blockPolicy, next: caching)
         let minimalAny = MinimalAnyHandler(next: blocking)
         let limited: any Resolving = configuration.rateLimit.map { RateLimitHandler(settings: $0, next: minimalAny) } ?? minimalAny
-        return AccessControlHandler(allowed: configuration.allowedClients, next: limited)
+        return Built(resolver: AccessControlHandler(allowed: configuration.allowedClients, next: limited),
+                     upstreamReplies: forwarding.pool)
     }
 }

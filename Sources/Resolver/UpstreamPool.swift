@@ -1,3 +1,4 @@
+import Locking
 import Dispatch
 import Foundation
 import Glibc
@@ -19,7 +20,7 @@ protocol UpstreamWaiter: AnyObject, Sendable {
 /// the source port keeps changing (RFC 5452) the way dnsmasq's random sockets do. A socket, a read source and
 /// a timer per question (the first design) collapsed to a few hundred answers per second under a burst of
 /// cache misses; here a miss costs one sendto, one table entry and one recvfrom.
-final class UpstreamPool: @unchecked Sendable {
+final class UpstreamPool: UpstreamReplySource, @unchecked Sendable {
     struct Key: Hashable {
         var socket: Int32
         var id: UInt16
@@ -29,6 +30,7 @@ final class UpstreamPool: @unchecked Sendable {
         var serial: UInt64
         var upstream: SocketAddress
         var waiter: any UpstreamWaiter
+        var deadline: UInt64
     }
 
     struct Deadline {
@@ -44,6 +46,7 @@ final class UpstreamPool: @unchecked Sendable {
         var inFlight: [Int32: Int] = [:]
         /// Replaced sockets still waiting for their last answers; the reader closes them once idle.
         var retiring: Set<Int32> = []
+        var closing: [(socket: Int32, at: UInt64)] = []
         var pending: [Key: Entry] = [:]
         /// In sending order, which is deadline order since every question gets the same timeout.
         var deadlines: [Deadline] = []
@@ -62,7 +65,7 @@ final class UpstreamPool: @unchecked Sendable {
     static let rotateAfter = 500
 
     let timeoutMilliseconds: Int
-    private let state = Mutex(State())
+    private let state = Locked(State())
     private let poller: Poller
 
     init(timeoutMilliseconds: Int) throws {
@@ -79,6 +82,7 @@ final class UpstreamPool: @unchecked Sendable {
         state.withLock { state in
             for socket in state.slots.values.joined() { close(socket) }
             for socket in state.retiring { close(socket) }
+            for (socket, _) in state.closing { close(socket) }
         }
     }
 
@@ -108,8 +112,9 @@ final class UpstreamPool: @unchecked Sendable {
             var key = Key(socket: socket, id: .random(in: 0...UInt16.max))
             while state.pending[key] != nil { key.id = .random(in: 0...UInt16.max) }
             state.serial += 1
-            state.pending[key] = Entry(serial: state.serial, upstream: upstream, waiter: waiter)
-            state.deadlines.append(Deadline(at: Self.now() + UInt64(timeoutMilliseconds), key: key, serial: state.serial))
+            let deadline = Self.now() + UInt64(timeoutMilliseconds)
+            state.pending[key] = Entry(serial: state.serial, upstream: upstream, waiter: waiter, deadline: deadline)
+            state.deadlines.append(Deadline(at: deadline, key: key, serial: state.serial))
             state.inFlight[socket, default: 0] += 1
             state.uses[socket, default: 0] += 1
             if state.uses[socket, default: 0] >= Self.rotateAfter {
@@ -133,32 +138,71 @@ final class UpstreamPool: @unchecked Sendable {
         }
     }
 
-    /// One turn of the reader: wait for replies or the next deadline, hand replies to their waiters, expire
-    /// late questions, close retired sockets that have gone quiet.
+    /// One turn of the pool's own thread. With no answering loop attached, it waits for replies or the next
+    /// deadline and handles the replies itself. With one attached it leaves the replies to the loop and wakes
+    /// only to expire late questions (50 ms granularity against a timeout of a second or more).
     private func turn() {
-        let wait = state.withLock { state -> Int in
-            guard state.nextDeadline < state.deadlines.count else { return 100 }
-            let at = state.deadlines[state.nextDeadline].at
-            let now = Self.now()
-            return at <= now ? 0 : Int(min(at - now, 100))
+        if loops.load(ordering: .relaxed) > 0 {
+            usleep(50_000)
+            takeReplies(using: ownBuffers)
+        } else {
+            let wait = state.withLock { state -> Int in
+                guard state.nextDeadline < state.deadlines.count else { return 100 }
+                let at = state.deadlines[state.nextDeadline].at
+                let now = Self.now()
+                return at <= now ? 0 : Int(min(at - now, 100))
+            }
+            for socket in poller.wait(timeoutMilliseconds: wait) { drain(socket, using: ownBuffers) }
         }
-        for socket in poller.wait(timeoutMilliseconds: wait) { drain(socket) }
         expire()
         closeRetired()
     }
 
-    private var buffer = [UInt8](repeating: 0, count: 65_535)
+    // Room for any datagram: an upstream may ignore the 1232 bytes we advertise. Untouched pages cost nothing.
+    private let ownBuffers = DatagramBatch(count: 32, size: 65_535)
+    private let loops = Atomic<Int>(0)
 
-    private func drain(_ socket: Int32) {
-        for _ in 0..<256 {
-            guard let (count, source) = Socket.receive(on: socket, into: &buffer) else { return }
-            guard count >= 12 else { continue }
-            let key = Key(socket: socket, id: UInt16(buffer[0]) << 8 | UInt16(buffer[1]))
-            // Only the upstream asked may answer, on the socket and with the ID it was asked with (RFC 5452).
-            guard let entry = state.withLock({ $0.pending[key] }), source == entry.upstream else { continue }
-            if entry.waiter.received(Array(buffer[0..<count])) {
-                _ = state.withLock { $0.remove(key, serial: entry.serial) }
+    var readinessDescriptor: Int32 { poller.fd }
+
+    func takeReplies(using buffers: DatagramBatch) {
+        for socket in poller.wait(timeoutMilliseconds: 0) { drain(socket, using: buffers) }
+    }
+
+    func attachLoop() { loops.add(1, ordering: .relaxed) }
+    func detachLoop() { loops.subtract(1, ordering: .relaxed) }
+
+    /// Takes the replies queued on one socket. Safe from several threads at once: each reply's entry is
+    /// taken out of the table under the lock, so exactly one thread hands it to its waiter.
+    private func drain(_ socket: Int32, using batch: DatagramBatch) {
+        for _ in 0..<16 {
+            let count = batch.receive(on: socket)
+            guard count > 0 else { return }
+            for i in 0..<count {
+                let (bytes, source) = batch[i]
+                guard bytes.count >= 12 else { continue }
+                let key = Key(socket: socket, id: UInt16(bytes[0]) << 8 | UInt16(bytes[1]))
+                // Only the upstream asked may answer, on the socket and with the ID it was asked with (RFC 5452).
+                // The entry is taken out at once (one lock per reply) and put back if the waiter rejects the reply.
+                guard let entry = state.withLock({ state -> Entry? in
+                    guard let entry = state.pending[key], source == entry.upstream else { return nil }
+                    state.pending[key] = nil
+                    state.inFlight[socket, default: 1] -= 1
+                    return entry
+                }) else { continue }
+                if !entry.waiter.received(Array(bytes)) {
+                    // Back in the table to wait for the real reply, unless its deadline passed meanwhile
+                    // (the sweep found it out of the table and skipped it).
+                    if entry.deadline <= Self.now() {
+                        entry.waiter.timedOut()
+                    } else {
+                        state.withLock { state in
+                            state.pending[key] = entry
+                            state.inFlight[socket, default: 0] += 1
+                        }
+                    }
+                }
             }
+            if count < batch.count { return }
         }
     }
 
@@ -180,19 +224,23 @@ final class UpstreamPool: @unchecked Sendable {
         for waiter in late { waiter.timedOut() }
     }
 
+    /// A retired socket with nothing in flight leaves the poller now and is closed a second later: an
+    /// answering loop may still be inside recvmmsg on it, and its number must not be reused under it.
     private func closeRetired() {
-        let idle = state.withLock { state -> [Int32] in
+        let now = Self.now()
+        let (idle, expired) = state.withLock { state -> ([Int32], [Int32]) in
             let idle = state.retiring.filter { state.inFlight[$0, default: 0] <= 0 }
             for socket in idle {
                 state.retiring.remove(socket)
                 state.inFlight[socket] = nil
+                state.closing.append((socket, now + 1_000))
             }
-            return Array(idle)
+            let expired = state.closing.prefix { $0.at <= now }.map(\.socket)
+            state.closing.removeFirst(expired.count)
+            return (Array(idle), expired)
         }
-        for socket in idle {
-            poller.remove(socket)
-            close(socket)
-        }
+        for socket in idle { poller.remove(socket) }
+        for socket in expired { close(socket) }
     }
 
     private static func now() -> UInt64 {

@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Logging
+import Resolver
 import Sockets
 
 /// The listeners: UDP and TCP on each listen address, sharing one port per address.
@@ -23,13 +24,14 @@ public final class DNSServer: @unchecked Sendable {
     public private(set) var addresses: [SocketAddress] = []
 
     /// Binds every address now, so a taken port fails at start-up with a clear error.
-    public init(settings: Settings, processor: QueryProcessor, logger: Logger) throws {
+    public init(settings: Settings, processor: QueryProcessor, upstreamReplies: (any UpstreamReplySource)? = nil,
+                logger: Logger) throws {
         let tcpSettings = TCPListener.Settings(
             idleTimeoutSeconds: settings.tcpIdleTimeoutSeconds, maxConnections: settings.tcpMaxConnections)
         do {
             for requested in settings.listen {
                 let (udpFD, tcpFD, bound) = try Self.bindPair(requested)
-                udp.append(UDPListener(fd: udpFD, address: bound, processor: processor, logger: logger))
+                udp.append(UDPListener(fd: udpFD, address: bound, processor: processor, upstreamReplies: upstreamReplies, logger: logger))
                 tcp.append(TCPListener(fd: tcpFD, address: bound, processor: processor, settings: tcpSettings, logger: logger))
                 addresses.append(bound)
             }

@@ -1,15 +1,19 @@
+import Locking
 import CHushSocket
 import Dispatch
 import Glibc
 import Logging
+import Resolver
 import Sockets
 import Synchronization
 
-/// One UDP socket served by one long-running work item on its own Dispatch queue, blocking in recvmmsg.
-/// A Dispatch read source would make libdispatch's manager thread re-arm epoll for every wake-up, which
-/// profiled as the largest cost of the whole server under load. Replies made while a batch is processed
-/// leave together in one sendmmsg; replies that come later (forwarded queries) are sent on their own. Each
-/// reply leaves from the address its query arrived at.
+/// One UDP socket served by one long-running work item on its own Dispatch queue, waiting in epoll on the
+/// socket and on the upstream replies. A Dispatch read source would make libdispatch's manager thread
+/// re-arm epoll for every wake-up, which profiled as the largest cost of the whole server under load.
+/// Upstream replies are taken here too, so under a burst of misses one thread does the work instead of
+/// two waking each other. Replies made during a turn (local answers and forwarded ones) leave together in
+/// one sendmmsg; replies made on other threads are sent on their own. Each reply leaves from the address
+/// its query arrived at.
 final class UDPListener: @unchecked Sendable {
     static let batch = 32
     static let bufferSize = 4096
@@ -17,6 +21,8 @@ final class UDPListener: @unchecked Sendable {
     let fd: Int32
     let address: SocketAddress
     let processor: QueryProcessor
+    let upstreamReplies: (any UpstreamReplySource)?
+    private let upstreamBuffers = DatagramBatch(count: 32, size: 65_535)
     let queue: DispatchQueue
     let logger: Logger
     private let running = Atomic<Bool>(false)
@@ -32,12 +38,16 @@ final class UDPListener: @unchecked Sendable {
         var owner: pthread_t?
         var replies: [(route: ReplyRoute, reply: [UInt8])] = []
     }
-    private let batch = Mutex(Batch())
+    private let batch = Locked(Batch())
+    // Touched only by the loop's thread.
+    private var spareReplies: [(route: ReplyRoute, reply: [UInt8])] = []
+    private var blob: [UInt8] = []
 
-    init(fd: Int32, address: SocketAddress, processor: QueryProcessor, logger: Logger) {
+    init(fd: Int32, address: SocketAddress, processor: QueryProcessor, upstreamReplies: (any UpstreamReplySource)?, logger: Logger) {
         self.fd = fd
         self.address = address
         self.processor = processor
+        self.upstreamReplies = upstreamReplies
         self.logger = logger
         self.queue = DispatchQueue(label: "hush.udp.\(address)")
         buffers = UnsafeMutableRawPointer.allocate(byteCount: Self.batch * Self.bufferSize, alignment: 16)
@@ -46,10 +56,6 @@ final class UDPListener: @unchecked Sendable {
             datagrams[i].data = (buffers + i * Self.bufferSize).assumingMemoryBound(to: UInt8.self)
             datagrams[i].capacity = Self.bufferSize
         }
-        // Blocking, with a receive timeout so the loop notices stop().
-        let flags = fcntl(fd, F_GETFL, 0)
-        _ = fcntl(fd, F_SETFL, flags & ~O_NONBLOCK)
-        _ = hush_set_timeouts(fd, 100)
     }
 
     deinit { buffers.deallocate() }
@@ -69,30 +75,50 @@ final class UDPListener: @unchecked Sendable {
         let me = pthread_self()
         batch.withLock { $0.owner = me }
         defer { finished.signal() }
+        let poller: Poller
+        do {
+            poller = try Poller()
+            try poller.add(fd)
+            if let upstreamReplies { try poller.add(upstreamReplies.readinessDescriptor) }
+        } catch {
+            logger.critical("UDP on \(address) cannot wait for packets: \(error)")
+            return
+        }
+        upstreamReplies?.attachLoop()
+        defer { upstreamReplies?.detachLoop() }
         while running.load(ordering: .acquiring) {
             heartbeat.store(DispatchTime.now().uptimeNanoseconds / 1_000_000, ordering: .relaxed)
-            let received = hush_recv_batch(fd, &datagrams, UInt32(Self.batch), 1)
-            if received < 0 {
-                logger.error("UDP receive on \(address) failed: \(SocketError("recvmmsg"))")
-                usleep(10_000)
-                continue
-            }
-            guard received > 0 else { continue }
+            // At most 100 ms, so the loop notices stop() and the watchdog sees it turn.
+            let ready = poller.wait(timeoutMilliseconds: 100)
+            guard !ready.isEmpty else { continue }
             batch.withLock { $0.collecting = true }
-            for i in 0..<Int(received) {
-                let datagram = datagrams[i]
-                guard datagram.length > 0, let client = SocketAddress(storage: datagram.peer) else { continue }
-                let packet = UnsafeBufferPointer(start: datagram.data, count: datagram.length)
-                let route = ReplyRoute(datagram: datagram)
-                processor.process(packet, client: client.ip, transport: .udp) { [self] reply in
-                    send(reply, to: route)
-                }
+            if ready.contains(fd) { answerQueries() }
+            if let upstreamReplies, ready.contains(upstreamReplies.readinessDescriptor) {
+                upstreamReplies.takeReplies(using: upstreamBuffers)
             }
             flushPending()
         }
     }
 
-    /// Queues the reply when it was made inside the current batch on the loop's thread; sends it now otherwise.
+    private func answerQueries() {
+        let received = hush_recv_batch(fd, &datagrams, UInt32(Self.batch), 0)
+        if received < 0 {
+            logger.error("UDP receive on \(address) failed: \(SocketError("recvmmsg"))")
+            usleep(10_000)
+            return
+        }
+        for i in 0..<Int(received) {
+            let datagram = datagrams[i]
+            guard datagram.length > 0, let client = SocketAddress(storage: datagram.peer) else { continue }
+            let packet = UnsafeBufferPointer(start: datagram.data, count: datagram.length)
+            let route = ReplyRoute(datagram: datagram)
+            processor.process(packet, client: client.ip, transport: .udp) { [self] reply in
+                send(reply, to: route)
+            }
+        }
+    }
+
+    /// Queues the reply when it was made during the current turn on the loop's thread; sends it now otherwise.
     private func send(_ reply: [UInt8], to route: ReplyRoute) {
         guard !reply.isEmpty else { return }
         let queued = batch.withLock { batch -> Bool in
@@ -109,25 +135,24 @@ final class UDPListener: @unchecked Sendable {
         }
     }
 
-    /// Ends the batch and sends its replies, copied into one buffer so every pointer handed to sendmmsg
-    /// stays valid.
+    /// Ends the turn and sends its replies, copied into one buffer so every pointer handed to sendmmsg stays
+    /// valid. The lists swap with spares kept by the loop, so a turn allocates nothing.
     private func flushPending() {
-        let pending = batch.withLock { batch -> [(route: ReplyRoute, reply: [UInt8])] in
+        batch.withLock { batch in
             batch.collecting = false
-            defer { batch.replies.removeAll(keepingCapacity: true) }
-            return batch.replies
+            swap(&batch.replies, &spareReplies)
         }
-        guard !pending.isEmpty else { return }
-        var outgoing = pending.map(\.route.datagram)
-        var blob: [UInt8] = []
-        blob.reserveCapacity(pending.reduce(0) { $0 + $1.reply.count })
-        for item in pending { blob.append(contentsOf: item.reply) }
+        defer { spareReplies.removeAll(keepingCapacity: true) }
+        guard !spareReplies.isEmpty else { return }
+        var outgoing = spareReplies.map(\.route.datagram)
+        blob.removeAll(keepingCapacity: true)
+        for item in spareReplies { blob.append(contentsOf: item.reply) }
         blob.withUnsafeMutableBufferPointer { base in
             var offset = 0
-            for i in pending.indices {
+            for i in spareReplies.indices {
                 outgoing[i].data = base.baseAddress! + offset
-                outgoing[i].length = pending[i].reply.count
-                offset += pending[i].reply.count
+                outgoing[i].length = spareReplies[i].reply.count
+                offset += spareReplies[i].reply.count
             }
             _ = hush_send_batch(fd, &outgoing, UInt32(outgoing.count))
         }

@@ -1,6 +1,6 @@
+import Locking
 import Foundation
 import Resolver
-import Synchronization
 
 /// The answering path's side of the stats: `observe` appends to a bounded queue and returns. When the
 /// queue is full the record is dropped and counted, never silently lost and never waited for.
@@ -10,7 +10,7 @@ public final class StatsRecorder: AnswerObserver {
         var dropped = 0
     }
 
-    private let queue = Mutex(Queue())
+    private let queue = Locked(Queue())
     let capacity: Int
 
     public init(capacity: Int) {
