@@ -1,7 +1,9 @@
 import Blocklist
 import CSQLite
+import DNSWire
 import Foundation
 import GRDB
+import Resolver
 import Sockets
 
 /// A record with its device resolved, ready to write.
@@ -20,77 +22,72 @@ extension StatsStore {
         ruleIDs: inout [RuleKey: Int64]
     ) throws {
         try database.write { db in
+            // Per record only integer-keyed or name-byte-keyed dictionary work and one raw insert: strings,
+            // rule ids and vendor totals are worked out once per distinct key, not once per query.
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
             var aggregates: [AggregateKey: Aggregate] = [:]
-            var vendorDays: [VendorDay: Int] = [:]
-            var seen: [Int64: (time: Double, addresses: Set<String>)] = [:]
+            var clients: [IPAddress: ClientActivity] = [:]
             let insertRaw = try db.cachedStatement(sql: """
                 INSERT INTO attempts (time, device_id, client, name, type, disposition, cname, rule_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            var clients: [IPAddress: String] = [:]
-            for item in batch {
-                let record = item.record
-                let device = try deviceID(item.identity, time: record.time, db: db, cache: &deviceIDs)
-                let hour = Int64(record.time / 3600)
-                hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)].queries += 1
-                if record.blocked { hourlyCounts[HourDevice(hour: hour, device: device)]!.blocked += 1 }
-                seen[device, default: (record.time, [])].time = record.time
-                seen[device]!.addresses.insert(record.client.description)
-
-                let detailed = privacy == .all || (privacy == .blocked && record.blocked)
-                guard detailed else { continue }
-                if record.blocked {
-                    vendorDays[VendorDay(hour: hour, device: device, vendor: record.vendor ?? "(unknown)", category: record.category ?? ""), default: 0] += 1
-                }
-                let key = AggregateKey(hour: hour, device: device, name: record.name, disposition: record.disposition)
-                if var aggregate = aggregates[key] {
-                    aggregate.count += 1
-                    aggregate.last = record.time
-                    aggregates[key] = aggregate
+                """).sqliteStatement
+            for index in batch.indices {
+                let time = batch[index].record.time
+                let address = batch[index].record.client
+                // One lookup per record for the client: its device, its text, when it was last seen.
+                let device: Int64
+                let client: String
+                if let known = clients[address] {
+                    device = known.device
+                    client = known.text
+                    clients[address]!.last = time
                 } else {
-                    aggregates[key] = Aggregate(record: record)
+                    device = try deviceID(batch[index].identity, time: time, db: db, cache: &deviceIDs)
+                    client = address.description
+                    clients[address] = ClientActivity(device: device, text: client, last: time)
                 }
-                let allowanceKey = RawKey(hour: hour, device: device, name: record.name)
-                let left = rawAllowance[allowanceKey] ?? rawPerNameHour
-                if left > 0 {
-                    rawAllowance[allowanceKey] = left - 1
-                    let client = clients[record.client] ?? record.client.description
-                    clients[record.client] = client
-                    let rule = try record.outcome.listMatch.map { try ruleID($0, db: db, cache: &ruleIDs) }
-                    let status = Self.insertAttempt(insertRaw.sqliteStatement, record, device: device, client: client, rule: rule)
-                    guard status == SQLITE_DONE else {
-                        throw StatsError.storage("insert failed: \(String(cString: sqlite3_errstr(status)))")
+                let hour = Int64(time / 3600)
+                let blocked = batch[index].record.blocked
+                modify(&hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)]) { counts in
+                    counts.queries += 1
+                    if blocked { counts.blocked += 1 }
+                }
+                guard privacy == .all || (privacy == .blocked && blocked) else { continue }
+
+                let name = batch[index].record.domain
+                let key = AggregateKey(hour: hour, device: device, name: name, disposition: batch[index].record.outcome.code)
+                var rule: Int64?
+                var isNew = false
+                modify(&aggregates[key, default: Aggregate()]) { aggregate in
+                    isNew = aggregate.count == 0
+                    aggregate.count += 1
+                    aggregate.last = time
+                    rule = aggregate.rule
+                }
+                if isNew {
+                    rule = try batch[index].record.outcome.listMatch.map { try ruleID($0, db: db, cache: &ruleIDs) }
+                    aggregates[key]!.first = batch[index].record
+                    aggregates[key]!.rule = rule
+                }
+                var allowed = false
+                modify(&rawAllowance[RawKey(hour: hour, device: device, name: name), default: rawPerNameHour]) { left in
+                    if left > 0 {
+                        left -= 1
+                        allowed = true
                     }
                 }
+                guard allowed else { continue }
+                let status = Self.insertAttempt(insertRaw, batch[index].record, device: device, client: client, rule: rule)
+                guard status == SQLITE_DONE else {
+                    throw StatsError.storage("insert failed: \(String(cString: sqlite3_errstr(status)))")
+                }
             }
-            let upsertCounts = try db.cachedStatement(sql: """
-                INSERT INTO device_hourly (hour, device_id, queries, blocked) VALUES (?, ?, ?, ?)
-                ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked
-                """)
-            for (key, counts) in hourlyCounts {
-                try upsertCounts.execute(arguments: [key.hour, key.device, counts.queries, counts.blocked])
+            var seen: [Int64: (time: Double, addresses: [String: Double])] = [:]
+            for activity in clients.values {
+                seen[activity.device, default: (activity.last, [:])].time = max(seen[activity.device]?.time ?? 0, activity.last)
+                seen[activity.device]!.addresses[activity.text] = activity.last
             }
-            let upsertAggregate = try db.cachedStatement(sql: """
-                INSERT INTO hourly (hour, device_id, name, disposition, list, rule, vendor, category, cname, count, first, last)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (hour, device_id, name, disposition) DO UPDATE SET
-                    count = count + excluded.count, last = max(last, excluded.last)
-                """)
-            for (key, aggregate) in aggregates {
-                let r = aggregate.record
-                try upsertAggregate.execute(arguments: [
-                    key.hour, key.device, key.name, key.disposition, r.list, r.rule, r.vendor, r.category, r.cname,
-                    aggregate.count, r.time, aggregate.last,
-                ])
-            }
-            let upsertVendorDay = try db.cachedStatement(sql: """
-                INSERT INTO device_vendor_hourly (hour, device_id, vendor, category, count) VALUES (?, ?, ?, ?, ?)
-                ON CONFLICT (hour, device_id, vendor, category) DO UPDATE SET count = count + excluded.count
-                """)
-            for (key, count) in vendorDays {
-                try upsertVendorDay.execute(arguments: [key.hour, key.device, key.vendor, key.category, count])
-            }
+            try writeAggregates(aggregates, hourlyCounts: hourlyCounts, db: db)
             let touchDevice = try db.cachedStatement(sql: "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?")
             let touchAddress = try db.cachedStatement(sql: """
                 INSERT INTO device_addresses (device_id, address, last_seen) VALUES (?, ?, ?)
@@ -98,9 +95,78 @@ extension StatsStore {
                 """)
             for (device, activity) in seen {
                 try touchDevice.execute(arguments: [activity.time, device])
-                for address in activity.addresses { try touchAddress.execute(arguments: [device, address, activity.time]) }
+                for (address, last) in activity.addresses { try touchAddress.execute(arguments: [device, address, last]) }
             }
             if dropped > 0 { try Self.add(dropped, to: "dropped", db) }
+        }
+    }
+
+    /// The per-hour totals: per device, per device and name (with what matched), per device and vendor.
+    /// Bound in C like the raw insert; one upsert per distinct key of the batch.
+    private func writeAggregates(_ aggregates: [AggregateKey: Aggregate], hourlyCounts: [HourDevice: (queries: Int, blocked: Int)], db: Database) throws {
+        let upsertCounts = try db.cachedStatement(sql: """
+            INSERT INTO device_hourly (hour, device_id, queries, blocked) VALUES (?, ?, ?, ?)
+            ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked
+            """).sqliteStatement
+        for (key, counts) in hourlyCounts {
+            sqlite3_reset(upsertCounts)
+            sqlite3_bind_int64(upsertCounts, 1, key.hour)
+            sqlite3_bind_int64(upsertCounts, 2, key.device)
+            sqlite3_bind_int64(upsertCounts, 3, Int64(counts.queries))
+            sqlite3_bind_int64(upsertCounts, 4, Int64(counts.blocked))
+            try Self.step(upsertCounts)
+        }
+        let upsertAggregate = try db.cachedStatement(sql: """
+            INSERT INTO hourly (hour, device_id, name, disposition, list, rule, vendor, category, cname, count, first, last)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (hour, device_id, name, disposition) DO UPDATE SET
+                count = count + excluded.count, last = max(last, excluded.last)
+            """).sqliteStatement
+        var vendorHours: [VendorHour: Int] = [:]
+        for (key, aggregate) in aggregates {
+            guard let r = aggregate.first else { continue }
+            if r.blocked {
+                vendorHours[VendorHour(hour: key.hour, device: key.device, vendor: r.vendor ?? "(unknown)", category: r.category ?? ""), default: 0] += aggregate.count
+            }
+            sqlite3_reset(upsertAggregate)
+            sqlite3_bind_int64(upsertAggregate, 1, key.hour)
+            sqlite3_bind_int64(upsertAggregate, 2, key.device)
+            Self.bind(upsertAggregate, 3, r.name)
+            Self.bind(upsertAggregate, 4, r.disposition)
+            Self.bind(upsertAggregate, 5, r.list)
+            Self.bind(upsertAggregate, 6, r.rule)
+            Self.bind(upsertAggregate, 7, r.vendor)
+            Self.bind(upsertAggregate, 8, r.category)
+            Self.bind(upsertAggregate, 9, r.cname)
+            sqlite3_bind_int64(upsertAggregate, 10, Int64(aggregate.count))
+            sqlite3_bind_double(upsertAggregate, 11, r.time)
+            sqlite3_bind_double(upsertAggregate, 12, aggregate.last)
+            try Self.step(upsertAggregate)
+        }
+        let upsertVendorHour = try db.cachedStatement(sql: """
+            INSERT INTO device_vendor_hourly (hour, device_id, vendor, category, count) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT (hour, device_id, vendor, category) DO UPDATE SET count = count + excluded.count
+            """)
+        for (key, count) in vendorHours {
+            try upsertVendorHour.execute(arguments: [key.hour, key.device, key.vendor, key.category, count])
+        }
+    }
+
+    private static func bind(_ statement: OpaquePointer, _ index: Int32, _ text: String?) {
+        guard var text else {
+            sqlite3_bind_null(statement, index)
+            return
+        }
+        text.withUTF8 { bytes in
+            let pointer = UnsafeRawPointer(bytes.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
+            hush_bind_required(statement, index, pointer, Int32(bytes.count))
+        }
+    }
+
+    private static func step(_ statement: OpaquePointer) throws {
+        let status = sqlite3_step(statement)
+        guard status == SQLITE_DONE else {
+            throw StatsError.storage("write failed: \(String(cString: sqlite3_errstr(status)))")
         }
     }
 
@@ -118,11 +184,10 @@ extension StatsStore {
 
     static func insertAttempt(_ statement: OpaquePointer, _ record: AttemptRecord, device: Int64, client: String, rule: Int64?) -> Int32 {
         var client = client
-        var name = record.name
         var disposition = record.disposition
         var cname = record.cname
         return client.withUTF8 { client in
-            name.withUTF8 { name in
+            record.domain.bytes.withUnsafeBufferPointer { name in
                 disposition.withUTF8 { disposition in
                     func insert(_ cname: UnsafeBufferPointer<UInt8>?) -> Int32 {
                         func text(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar>? {
@@ -188,10 +253,10 @@ struct RuleKey: Hashable {
 struct RawKey: Hashable {
     var hour: Int64
     var device: Int64
-    var name: String
+    var name: DomainName
 }
 
-private struct VendorDay: Hashable {
+private struct VendorHour: Hashable {
     var hour: Int64
     var device: Int64
     var vendor: String
@@ -206,16 +271,43 @@ private struct HourDevice: Hashable {
 private struct AggregateKey: Hashable {
     var hour: Int64
     var device: Int64
-    var name: String
-    var disposition: String
+    var name: DomainName
+    var disposition: UInt8
 }
 
+/// A name's attempts in one hour from one device within a batch: the first one in full, then counts.
 private struct Aggregate {
-    var record: AttemptRecord
-    var count = 1
+    var first: AttemptRecord?
+    var rule: Int64?
+    var count = 0
+    var last = 0.0
+}
+
+private struct ClientActivity {
+    var device: Int64
+    var text: String
     var last: Double
-    init(record: AttemptRecord) {
-        self.record = record
-        self.last = record.time
+}
+
+/// Changes a value in place: with a dictionary's `subscript(_:default:)`, one hash lookup for read and write.
+@inline(__always)
+private func modify<Value>(_ value: inout Value, _ change: (inout Value) -> Void) {
+    change(&value)
+}
+
+private extension Disposition {
+    /// A small stand-in for `label` in dictionary keys.
+    var code: UInt8 {
+        switch self {
+        case .forwarded: 0
+        case .cached: 1
+        case .stale: 2
+        case .blocked: 3
+        case .blockedByCNAME: 4
+        case .refused: 5
+        case .rateLimited: 6
+        case .minimalAny: 7
+        case .failed: 8
+        }
     }
 }
