@@ -22,8 +22,7 @@ public enum Socket {
         _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_REUSEADDR, 1)
         if address.family == AF_INET6 { _ = hush_setsockopt_int(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 1) }
         if type == Int32(SOCK_DGRAM.rawValue) {
-            _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, 4 << 20)
-            _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, 4 << 20)
+            setBufferSizes(fd, 4 << 20)
             _ = hush_enable_pktinfo(fd, address.family)
         }
         let bound = address.withSockaddr { Glibc.bind(fd, $0, $1) }
@@ -59,8 +58,20 @@ public enum Socket {
         guard fd >= 0 else { throw SocketError("socket") }
         _ = hush_set_nonblocking(fd)
         // One socket carries many questions at once; a burst of replies must not overflow it.
-        _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, 1 << 20)
+        setBufferSizes(fd, 1 << 20)
         return fd
+    }
+
+    /// Large buffers so bursts are not dropped. The plain options are capped by net.core.rmem_max/wmem_max
+    /// (208 KiB on a stock kernel); the FORCE variants pass the cap when started as root, before privileges
+    /// are dropped.
+    static func setBufferSizes(_ fd: Int32, _ bytes: Int32) {
+        if hush_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, bytes) != 0 {
+            _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, bytes)
+        }
+        if hush_setsockopt_int(fd, SOL_SOCKET, SO_SNDBUFFORCE, bytes) != 0 {
+            _ = hush_setsockopt_int(fd, SOL_SOCKET, SO_SNDBUF, bytes)
+        }
     }
 
     /// Sends one datagram to `peer`. Returns whether all of it went.

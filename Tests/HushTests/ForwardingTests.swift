@@ -98,12 +98,13 @@ import TestSupport
         let total = 4_000
         var answered = Set<UInt16>()
         var buffer = [UInt8](repeating: 0, count: 4096)
-        // In waves of 500 outstanding, so the client's own receive buffer never overflows.
-        for wave in stride(from: 0, to: total, by: 500) {
-            for i in wave..<(wave + 500) {
+        // In waves of 100 outstanding: more could overflow this client's own receive buffer (208 KiB on a
+        // stock kernel), and that loss would not be Hush's.
+        for wave in stride(from: 0, to: total, by: 100) {
+            for i in wave..<(wave + 100) {
                 _ = Socket.sendDatagram(DNSTestClient.query("m\(i).burst.test", id: UInt16(i)), on: fd, to: server.address)
             }
-            while answered.count < wave + 500 {
+            while answered.count < wave + 100 {
                 let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
                 guard n >= 12 else { break }
                 #expect(buffer[3] & 0x0F == 3, "NXDOMAIN from the stub")
