@@ -81,14 +81,24 @@ public final class HushService: @unchecked Sendable {
 
     static func openStats(_ config: HushConfig, logger: Logger) -> StatsWriter? {
         guard config.statsEnabled else { return nil }
+        let path = config.statsDatabasePath
+        var store: StatsStore?
         do {
-            let store = try StatsStore.openForWriting(path: config.statsDatabasePath)
-            logger.info("recording stats in \(config.statsDatabasePath) (privacy: \(config.statsPrivacy.rawValue), kept \(config.statsRetentionDays) days)")
-            return StatsWriter(settings: config.statsSettings, store: store, devices: DeviceDirectory(sources: config.deviceSources), logger: logger)
+            store = try StatsStore.openForWriting(path: path) { aside in
+                logger.error("stats database \(path) was damaged; kept it as \(aside) and started a new one")
+            }
+            logger.info("recording stats in \(path) (privacy: \(config.statsPrivacy.rawValue), kept \(config.statsRetentionDays) days)")
+        } catch let error as StatsError {
+            if case .newerVersion = error {
+                // Not ours to overwrite: a newer Hush wrote it. Stats stay off; DNS answers.
+                logger.error("stats are off: \(error)")
+                return nil
+            }
+            logger.error("stats cannot be recorded in \(path) yet: \(error); DNS answers, records wait in memory and Hush keeps trying")
         } catch {
-            logger.error("stats are off: cannot open \(config.statsDatabasePath): \(error)")
-            return nil
+            logger.error("stats cannot be recorded in \(path) yet: \(error); DNS answers, records wait in memory and Hush keeps trying")
         }
+        return StatsWriter(settings: config.statsSettings, store: store, devices: DeviceDirectory(sources: config.deviceSources), logger: logger)
     }
 
     /// Starts answering. Lists are already loaded, so READY=1 means blocked names are blocked.

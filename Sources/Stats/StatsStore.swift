@@ -23,8 +23,45 @@ public final class StatsStore: @unchecked Sendable {
     /// Whether the file this store writes is still the one at `path`.
     public var fileIsInPlace: Bool { inode != nil && Self.inode(of: path) == inode }
 
-    /// Opens or creates the database for the server and brings its schema up to date.
-    public static func openForWriting(path: String) throws -> StatsStore {
+    /// Whether the file still starts with SQLite's header. SQLite trusts its page cache while it holds the
+    /// file open, so a file overwritten under it would go unnoticed until a restart; this one read per
+    /// flush catches it.
+    public var headerIsIntact: Bool {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var header = [UInt8](repeating: 0, count: 16)
+        let count = pread(fd, &header, 16, 0)
+        return count == 16 && header == Array("SQLite format 3\0".utf8)
+    }
+
+    /// Opens or creates the database for the server and brings its schema up to date. A file that is not
+    /// a database, or a corrupt one, is moved aside (kept for inspection, named in `movedAside`) and a new
+    /// one is started: DNS must not lose its stats over a damaged file.
+    public static func openForWriting(path: String, movedAside: (String) -> Void = { _ in }) throws -> StatsStore {
+        do {
+            return try openOrCreate(path: path)
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+            movedAside(try quarantine(path))
+            return try openOrCreate(path: path)
+        }
+    }
+
+    /// Renames a damaged database (and its -wal) to `PATH.corrupt-TIME` and drops its -shm. Returns the new name.
+    static func quarantine(_ path: String) throws -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd'T'HHmmss"
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        let aside = path + ".corrupt-" + formatter.string(from: Date())
+        guard rename(path, aside) == 0 else {
+            throw StatsError.storage("cannot move the damaged \(path) aside: \(String(cString: strerror(errno)))")
+        }
+        _ = rename(path + "-wal", aside + "-wal")
+        unlink(path + "-shm")
+        return aside
+    }
+
+    private static func openOrCreate(path: String) throws -> StatsStore {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

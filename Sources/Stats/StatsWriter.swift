@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Logging
 import Sockets
 
@@ -9,7 +10,10 @@ import Sockets
 public final class StatsWriter: @unchecked Sendable {
     public let settings: StatsSettings
     public let recorder: StatsRecorder
-    private(set) var store: StatsStore
+    /// nil while the database cannot be opened (a read-only or missing directory): records wait in memory
+    /// and every flush tries again.
+    private(set) var store: StatsStore?
+    public let path: String
     let devices: DeviceDirectory
     let logger: Logger
     private let lock = NSLock()
@@ -27,10 +31,13 @@ public final class StatsWriter: @unchecked Sendable {
     private var refreshDevices = false
     private var lastRetention: Double = 0
 
-    public init(settings: StatsSettings, store: StatsStore, devices: DeviceDirectory, logger: Logger) {
+    public init(settings: StatsSettings, store: StatsStore?, devices: DeviceDirectory, logger: Logger) {
         self.settings = settings
         self.recorder = StatsRecorder(capacity: settings.queueCapacity)
         self.store = store
+        self.path = store?.path ?? settings.path
+        // The service has already said why it could not open the file; the first failed flush need not.
+        if store == nil { failing = "the database could not be opened" }
         self.devices = devices
         self.logger = logger
     }
@@ -83,10 +90,11 @@ public final class StatsWriter: @unchecked Sendable {
         }
         if now - lastRetention > 3600 {
             lastRetention = now
-            do { try store.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
+            do { try store?.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
         }
-        guard !waiting.isEmpty || unrecordedDrops > 0 else { return }
-        if !store.fileIsInPlace { reopen() }
+        guard !waiting.isEmpty || unrecordedDrops > 0 || store == nil else { return }
+        checkFile()
+        guard let store else { return }
         do {
             try store.write(waiting, dropped: unrecordedDrops, privacy: settings.privacy, rawAllowance: &rawAllowance,
                             rawPerNameHour: settings.rawRowsPerNameHour, deviceIDs: &deviceIDs,
@@ -104,25 +112,64 @@ public final class StatsWriter: @unchecked Sendable {
             ruleIDs.removeAll()
             failedFlushes += 1
             report(error)
+            if let error = error as? DatabaseError, error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
+                moveAside("SQLite reports it corrupt")
+            }
         }
     }
 
-    /// The database file was deleted or replaced under us: start a new one where it was.
-    private func reopen() {
+    /// Before each write: open the database if it is not open yet, start a new one if the file was deleted
+    /// or replaced, and move it aside if it was overwritten.
+    private func checkFile() {
+        if let store {
+            if !store.fileIsInPlace {
+                logger.warning("stats database \(path) was removed or replaced; recording into a new one")
+                open()
+            } else if !store.headerIsIntact {
+                moveAside("its header was overwritten")
+            }
+        } else {
+            open()
+        }
+    }
+
+    private func open() {
+        store = nil
+        deviceIDs.removeAll()
+        ruleIDs.removeAll()
         do {
-            store = try StatsStore.openForWriting(path: store.path)
-            deviceIDs.removeAll()
-            ruleIDs.removeAll()
-            logger.warning("stats database \(store.path) was removed or replaced; recording into a new one")
+            store = try StatsStore.openForWriting(path: path) { aside in
+                noteCorruption("it was not a readable database", aside: aside)
+            }
+        } catch {
+            failedFlushes += 1
+            report(error)
+        }
+    }
+
+    /// Closes a damaged database, keeps it as PATH.corrupt-TIME, and starts a new one; the records waiting
+    /// go into the new one, and so does a note of what happened.
+    private func moveAside(_ reason: String) {
+        store = nil
+        do {
+            noteCorruption(reason, aside: try StatsStore.quarantine(path))
         } catch {
             report(error)
         }
+        open()
+    }
+
+    private func noteCorruption(_ reason: String, aside: String) {
+        let message = "stats database \(path) was damaged (\(reason)); kept it as \(aside) and started a new one"
+        logger.error("\(message)")
+        failing = message
+        failedFlushes += 1
     }
 
     private func report(_ error: Error) {
         let message = "\(error)"
         if failing == nil {
-            logger.error("stats cannot be written to \(store.path): \(message); DNS keeps answering, records wait in memory")
+            logger.error("stats cannot be written to \(path): \(message); DNS keeps answering, records wait in memory")
         }
         failing = message
     }

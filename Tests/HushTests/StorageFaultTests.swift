@@ -65,6 +65,70 @@ import TestSupport
         #expect(summary.queries == 301, "the records waited in memory and were written")
     }
 
+    /// SQLite trusts its page cache, so a file overwritten under the running server is caught by the header
+    /// check before each write: the damaged file is kept aside, a new one takes the waiting records, and
+    /// `hush stats` tells what happened.
+    @Test func aDatabaseOverwrittenWhileRunningIsKeptAsideAndANewOneStarted() throws {
+        let database = StatsTests.databasePath()
+        let server = try server(database: database)
+        _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
+        server.service.stats!.flush()
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: database)[.size] as? Int)
+        let handle = try #require(FileHandle(forWritingAtPath: database))
+        try handle.write(contentsOf: Data((0..<size).map { _ in UInt8.random(in: 0...255) }))
+        try handle.close()
+
+        #expect(try LDNSMessage(wire: try #require(server.udp(DNSTestClient.query("after.sa.api.intl.miui.com")))).answerCount == 1)
+        server.service.stats!.flush()   // finds the damage, moves the file aside, opens a new one
+        server.service.stats!.flush()   // writes the waiting record and the note
+        let aside = try FileManager.default.contentsOfDirectory(atPath: (database as NSString).deletingLastPathComponent)
+            .filter { $0.hasPrefix((database as NSString).lastPathComponent + ".corrupt-") && !$0.hasSuffix("-wal") }
+        #expect(aside.count == 1, "the damaged file is kept for inspection")
+        let report = StatsReport(store: try StatsStore.openForReading(path: database))
+        #expect(try report.log(after: 0).map(\.name) == ["after.sa.api.intl.miui.com"])
+        let summary = try report.summary(StatsWindow.since("1h")!)
+        #expect(summary.lastWriteError?.contains("damaged") == true, "\(String(describing: summary.lastWriteError))")
+    }
+
+    @Test func aDatabaseThatIsNotOneAtStartIsKeptAside() throws {
+        let database = StatsTests.databasePath()
+        try FileManager.default.createDirectory(atPath: (database as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data("not a database, just text that someone wrote here".utf8).write(to: URL(fileURLWithPath: database))
+        let server = try server(database: database)
+        #expect(try LDNSMessage(wire: try #require(server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2"))).answerCount == 1)
+        server.service.stats!.flush()
+        let report = StatsReport(store: try StatsStore.openForReading(path: database))
+        #expect(try report.log(after: 0).map(\.name) == ["sa.api.intl.miui.com"])
+    }
+
+    /// A state directory that cannot be written (a read-only mount) when Hush starts: DNS answers, the
+    /// records wait in memory, and they are written once the directory is writable again.
+    @Test func aReadOnlyStateDirectoryKeepsDNSAnsweringAndRecordsWait() throws {
+        guard getuid() == 0 else { return }   // mounting needs root (CI runs as root)
+        let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("hush-ro-\(UUID().uuidString.prefix(8))").path
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", mountPoint]) == 0 else { return }
+        defer { _ = run("/bin/umount", ["-l", mountPoint]); try? FileManager.default.removeItem(atPath: mountPoint) }
+        let database = mountPoint + "/stats.db"
+        let server = try server(database: database)
+        var answered = 0
+        for i in 0..<20 {
+            if let reply = server.udp(DNSTestClient.query("r\(i).sa.api.intl.miui.com"), from: "127.0.0.2"),
+               (try? LDNSMessage(wire: reply))?.answerCount == 1 { answered += 1 }
+        }
+        server.service.stats!.flush()
+        #expect(answered == 20, "DNS answers while the stats cannot be written")
+        #expect(server.service.stats!.problem != nil)
+        #expect(!FileManager.default.fileExists(atPath: database))
+
+        #expect(run("/bin/mount", ["-o", "remount,rw", mountPoint]) == 0)
+        server.service.stats!.flush()
+        #expect(server.service.stats!.problem == nil, "recording started")
+        let summary = try StatsReport(store: try StatsStore.openForReading(path: database)).summary(StatsWindow.since("1h")!)
+        #expect(summary.queries == 20, "the records waited in memory")
+        #expect(summary.writeFailures >= 1)
+    }
+
     func run(_ tool: String, _ arguments: [String]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
