@@ -123,7 +123,7 @@ public final class StatsWriter: @unchecked Sendable {
     private func checkFile() {
         if let store {
             if !store.fileIsInPlace {
-                logger.warning("stats database \(path) was removed or replaced; recording into a new one")
+                logger.warning("stats database \(path) is gone or was replaced; opening it again")
                 open()
             } else if !store.headerIsIntact {
                 moveAside("its header was overwritten")

@@ -129,6 +129,38 @@ import TestSupport
         #expect(summary.writeFailures >= 1)
     }
 
+    /// The state directory turning read-only while Hush runs: a read-only mount laid over it (the kernel
+    /// will not remount a file system read-only while SQLite holds a file open for writing). DNS answers,
+    /// records wait, and once the directory is writable again they are written and the fault is shown.
+    @Test func aStateDirectoryTurningReadOnlyWhileRunningKeepsDNSAnsweringAndRecordsWait() throws {
+        guard getuid() == 0 else { return }   // mounting needs root (CI runs as root)
+        let database = StatsTests.databasePath()
+        let directory = (database as NSString).deletingLastPathComponent
+        let server = try server(database: database)
+        _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
+        server.service.stats!.flush()
+        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", directory]) == 0 else { return }
+        var mounted = true
+        defer { if mounted { _ = run("/bin/umount", ["-l", directory]) } }
+
+        var answered = 0
+        for i in 0..<20 {
+            if let reply = server.udp(DNSTestClient.query("w\(i).sa.api.intl.miui.com"), from: "127.0.0.2"),
+               (try? LDNSMessage(wire: reply))?.answerCount == 1 { answered += 1 }
+        }
+        server.service.stats!.flush()
+        #expect(answered == 20, "DNS answers while the directory is read-only")
+        #expect(server.service.stats!.problem != nil, "the writer knows it cannot write")
+
+        #expect(run("/bin/umount", [directory]) == 0)
+        mounted = false
+        server.service.stats!.flush()
+        #expect(server.service.stats!.problem == nil, "recording resumed")
+        let summary = try StatsReport(store: try StatsStore.openForReading(path: database)).summary(StatsWindow.since("1h")!)
+        #expect(summary.queries == 21, "the records waited in memory and were written")
+        #expect(summary.writeFailures >= 1)
+    }
+
     func run(_ tool: String, _ arguments: [String]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
