@@ -1,5 +1,5 @@
-import Locking
 import DNSWire
+import Locking
 
 /// Upstream answers by question, bounded in bytes, least recently used evicted first. Entries are kept
 /// past their TTL for `staleWindow` seconds so they can be served stale when every upstream fails.

@@ -1,5 +1,5 @@
-import Locking
 import DNSWire
+import Locking
 import Sockets
 
 /// Token buckets per client address and per network (/24 for IPv4, /56 for IPv6), so neither one device

@@ -1,7 +1,7 @@
-import Locking
 import Dispatch
 import Foundation
 import Glibc
+import Locking
 import Sockets
 import Synchronization
 

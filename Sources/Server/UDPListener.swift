@@ -1,7 +1,7 @@
-import Locking
 import CHushSocket
 import Dispatch
 import Glibc
+import Locking
 import Logging
 import Resolver
 import Sockets

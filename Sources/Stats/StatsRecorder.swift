@@ -1,5 +1,5 @@
-import Locking
 import Foundation
+import Locking
 import Resolver
 
 /// The answering path's side of the stats: `observe` appends to a bounded queue and returns. When the

@@ -1,7 +1,7 @@
 import Blocklist
 import Foundation
-import Locking
 import HushApp
+import Locking
 import Logging
 import Resolver
 import Server
