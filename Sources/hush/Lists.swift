@@ -18,12 +18,8 @@ extension Hush.Lists {
 
         @OptionGroup var options: ConfigOptions
 
-        @Option(name: .long, help: "Where downloaded lists are kept (default: storage.state-dir in the config, /var/lib/hush).")
-        var stateDir: String?
-
         func run() throws {
-            var config = try options.load()
-            if let stateDir { config.stateDirectory = stateDir }
+            let config = try options.load()
             guard !config.subscriptions.isEmpty else {
                 print("no subscriptions configured ([blocking] subscriptions in the config file)")
                 return
