@@ -88,13 +88,10 @@ public final class HushService: @unchecked Sendable {
                 logger.error("stats database \(path) was damaged; kept it as \(aside) and started a new one")
             }
             logger.info("recording stats in \(path) (privacy: \(config.statsPrivacy.rawValue), kept \(config.statsRetentionDays) days)")
-        } catch let error as StatsError {
-            if case .newerVersion = error {
-                // Not ours to overwrite: a newer Hush wrote it. Stats stay off; DNS answers.
-                logger.error("stats are off: \(error)")
-                return nil
-            }
-            logger.error("stats cannot be recorded in \(path) yet: \(error); DNS answers, records wait in memory and Hush keeps trying")
+        } catch StatsError.newerVersion(let newer) {
+            // Not ours to overwrite: a newer Hush wrote it. Stats stay off; DNS answers.
+            logger.error("stats are off: \(StatsError.newerVersion(newer))")
+            return nil
         } catch {
             logger.error("stats cannot be recorded in \(path) yet: \(error); DNS answers, records wait in memory and Hush keeps trying")
         }

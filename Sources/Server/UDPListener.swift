@@ -15,9 +15,6 @@ import Synchronization
 /// one sendmmsg; replies made on other threads are sent on their own. Each reply leaves from the address
 /// its query arrived at.
 final class UDPListener: @unchecked Sendable {
-    static let batch = 32
-    static let bufferSize = 4096
-
     let fd: Int32
     let address: SocketAddress
     let processor: QueryProcessor
@@ -29,8 +26,7 @@ final class UDPListener: @unchecked Sendable {
     /// Monotonic milliseconds of the loop's last turn (at least every receive timeout), for the watchdog.
     let heartbeat = Atomic<UInt64>(0)
     private let finished = DispatchSemaphore(value: 0)
-    private let buffers: UnsafeMutableRawPointer
-    private var datagrams: [hush_datagram]
+    private let queries = DatagramBatch(count: 32, size: 4096)
     /// Replies made during the current batch on the loop's thread. Forwarded answers arrive on other
     /// threads, so the flag and the list sit behind a lock.
     private struct Batch {
@@ -50,15 +46,7 @@ final class UDPListener: @unchecked Sendable {
         self.upstreamReplies = upstreamReplies
         self.logger = logger
         self.queue = DispatchQueue(label: "hush.udp.\(address)")
-        buffers = UnsafeMutableRawPointer.allocate(byteCount: Self.batch * Self.bufferSize, alignment: 16)
-        datagrams = (0..<Self.batch).map { _ in hush_datagram() }
-        for i in 0..<Self.batch {
-            datagrams[i].data = (buffers + i * Self.bufferSize).assumingMemoryBound(to: UInt8.self)
-            datagrams[i].capacity = Self.bufferSize
-        }
     }
-
-    deinit { buffers.deallocate() }
 
     func start() {
         running.store(true, ordering: .releasing)
@@ -101,14 +89,14 @@ final class UDPListener: @unchecked Sendable {
     }
 
     private func answerQueries() {
-        let received = hush_recv_batch(fd, &datagrams, UInt32(Self.batch), 0)
+        let received = queries.receive(on: fd)
         if received < 0 {
             logger.error("UDP receive on \(address) failed: \(SocketError("recvmmsg"))")
             usleep(10_000)
             return
         }
-        for i in 0..<Int(received) {
-            let datagram = datagrams[i]
+        for i in 0..<received {
+            let datagram = queries.datagram(i)
             guard datagram.length > 0, let client = SocketAddress(storage: datagram.peer) else { continue }
             let packet = UnsafeBufferPointer(start: datagram.data, count: datagram.length)
             let route = ReplyRoute(datagram: datagram)

@@ -21,9 +21,16 @@ public final class DatagramBatch: @unchecked Sendable {
 
     deinit { buffers.deallocate() }
 
-    /// Takes whatever is queued on a socket, up to `count`, without waiting. Returns how many.
+    /// Takes whatever is queued on a socket, up to `count`, without waiting. Returns how many, or -1 when
+    /// the socket reports an error (errno says which).
     public func receive(on fd: Int32) -> Int {
-        max(0, Int(hush_recv_batch(fd, &datagrams, UInt32(count), 0)))
+        Int(hush_recv_batch(fd, &datagrams, UInt32(count), 0))
+    }
+
+    /// The i-th datagram of the last receive as the C side sees it, with the local address it came to
+    /// (when the socket asked for packet info). Its buffer is valid until the next receive.
+    public func datagram(_ i: Int) -> hush_datagram {
+        datagrams[i]
     }
 
     /// The i-th datagram of the last receive (valid until the next) and where it came from. A datagram cut
