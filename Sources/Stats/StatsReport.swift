@@ -191,9 +191,12 @@ public struct StatsReport: Sendable {
                 FROM devices d WHERE d.id = ?
                 """, arguments: [window.firstHour, window.lastHour, window.firstHour, window.lastHour, id])!
             let endpoints = try Row.fetchAll(db, sql: """
-                SELECT name, disposition, vendor, category, list, rule, cname, sum(count) AS count, min(first) AS first, max(last) AS last
-                FROM hourly WHERE device_id = ? AND hour BETWEEN ? AND ?
-                GROUP BY name, disposition ORDER BY count DESC, name LIMIT ?
+                SELECT n.name, h.disposition, r.vendor, r.category, r.list, r.rule, c.name AS cname,
+                       sum(h.count) AS count, min(h.first) AS first, max(h.last) AS last
+                FROM name_hourly h JOIN names n ON n.id = h.name_id
+                LEFT JOIN rules r ON r.id = h.rule_id LEFT JOIN names c ON c.id = h.cname_id
+                WHERE h.device_id = ? AND h.hour BETWEEN ? AND ?
+                GROUP BY h.name_id, h.disposition ORDER BY count DESC, n.name LIMIT ?
                 """, arguments: [id, window.firstHour, window.lastHour, limit]).map { row in
                 Endpoint(name: row["name"], disposition: row["disposition"], vendor: row["vendor"], category: row["category"],
                          list: row["list"], rule: row["rule"], cname: row["cname"], count: row["count"],
@@ -208,11 +211,12 @@ public struct StatsReport: Sendable {
         let name = name.lowercased().hasSuffix(".") ? String(name.lowercased().dropLast()) : name.lowercased()
         return try store.database.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT h.device_id, coalesce(d.name, d.mac, d.key) AS device, h.name, h.disposition, h.vendor,
+                SELECT h.device_id, coalesce(d.name, d.mac, d.key) AS device, n.name, h.disposition, r.vendor,
                        sum(h.count) AS count, min(h.first) AS first, max(h.last) AS last
-                FROM hourly h JOIN devices d ON d.id = h.device_id
-                WHERE (h.name = ? OR substr(h.name, -length(?) - 1) = '.' || ?) AND h.hour BETWEEN ? AND ?
-                GROUP BY h.device_id, h.name, h.disposition ORDER BY count DESC
+                FROM name_hourly h JOIN names n ON n.id = h.name_id JOIN devices d ON d.id = h.device_id
+                LEFT JOIN rules r ON r.id = h.rule_id
+                WHERE (n.name = ? OR substr(n.name, -length(?) - 1) = '.' || ?) AND h.hour BETWEEN ? AND ?
+                GROUP BY h.device_id, h.name_id, h.disposition ORDER BY count DESC
                 """, arguments: [name, name, name, window.firstHour, window.lastHour]).map { row in
                 DomainAttempt(device: Self.deviceLabel(row["device"]), deviceId: row["device_id"], name: row["name"],
                               disposition: row["disposition"], vendor: row["vendor"], count: row["count"],
@@ -224,9 +228,10 @@ public struct StatsReport: Sendable {
     public func top(_ window: StatsWindow, limit: Int = 10) throws -> Top {
         try store.database.read { db in
             let names = try Row.fetchAll(db, sql: """
-                SELECT name, vendor, category, sum(count) AS attempts FROM hourly
-                WHERE hour BETWEEN ? AND ? AND disposition IN \(Self.blockedDispositions)
-                GROUP BY name ORDER BY attempts DESC, name LIMIT ?
+                SELECT n.name, r.vendor, r.category, sum(h.count) AS attempts
+                FROM name_hourly h JOIN names n ON n.id = h.name_id LEFT JOIN rules r ON r.id = h.rule_id
+                WHERE h.hour BETWEEN ? AND ? AND h.disposition IN \(Self.blockedDispositions)
+                GROUP BY h.name_id ORDER BY attempts DESC, n.name LIMIT ?
                 """, arguments: [window.firstHour, window.lastHour, limit]).map {
                 NameCount(name: $0["name"], vendor: $0["vendor"], category: $0["category"], attempts: $0["attempts"])
             }
@@ -256,25 +261,55 @@ public struct StatsReport: Sendable {
         }
     }
 
-    /// Raw log entries after `afterID`, oldest first, for `hush log`.
+    /// Raw log entries after `afterID`, oldest first, for `hush log`. An entry's id is its batch row's id
+    /// shifted left by 16, plus its place in the batch.
     public func log(after afterID: Int64, limit: Int = 1000) throws -> [LogEntry] {
         try store.database.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT a.rowid AS id, a.time, coalesce(d.name, d.mac, d.key) AS device, a.client, a.name, a.type, a.disposition,
-                       r.list, r.rule, r.vendor, a.cname
-                FROM attempts a JOIN devices d ON d.id = a.device_id LEFT JOIN rules r ON r.id = a.rule_id
-                WHERE a.rowid > ? ORDER BY a.rowid LIMIT ?
-                """, arguments: [afterID, limit]).map {
-                LogEntry(id: $0["id"], time: Self.date($0["time"]), device: Self.deviceLabel($0["device"]), client: $0["client"],
-                         name: $0["name"], type: $0["type"], disposition: $0["disposition"], list: $0["list"], rule: $0["rule"],
-                         vendor: $0["vendor"], cname: $0["cname"])
+            var lookup = LogLookup()
+            var entries: [LogEntry] = []
+            let batches = try Row.fetchCursor(db, sql: "SELECT id, entries FROM attempt_batches WHERE id >= ? ORDER BY id",
+                                              arguments: [afterID >> 16])
+            while entries.count < limit, let batch = try batches.next() {
+                let batchID: Int64 = batch["id"]
+                let packed: Data = batch["entries"]
+                let firstIndex = batchID == afterID >> 16 ? Int(afterID & 0xFFFF) + 1 : 0
+                guard firstIndex < AttemptEntry.count(packed) else { continue }
+                let decoded = packed.withUnsafeBytes { bytes in
+                    (firstIndex..<min(AttemptEntry.count(packed), firstIndex + limit - entries.count)).compactMap { index in
+                        AttemptEntry.decode(bytes, at: index).map { (Int64(index), $0) }
+                    }
+                }
+                for (index, entry) in decoded {
+                    let rule = try lookup.rule(entry.rule, db)
+                    entries.append(LogEntry(
+                        id: batchID << 16 | index, time: Self.date(entry.time), device: try lookup.device(entry.device, db),
+                        client: entry.client.description, name: try lookup.name(entry.name, db) ?? "?", type: Int(entry.type),
+                        disposition: entry.label, list: rule?.list, rule: rule?.rule, vendor: rule?.vendor,
+                        cname: try lookup.name(entry.cname, db)))
+                }
             }
+            return entries
         }
     }
 
     /// The newest raw entry's id, so `hush log --follow` starts from now.
     public func lastLogID() throws -> Int64 {
-        try store.database.read { db in try Int64.fetchOne(db, sql: "SELECT max(rowid) FROM attempts") ?? 0 }
+        try logID(back: 0)
+    }
+
+    /// An id `count` entries before the newest: `log(after:)` from there returns the last `count` entries.
+    public func logID(back count: Int) throws -> Int64 {
+        try store.database.read { db in
+            var needed = count
+            let batches = try Row.fetchCursor(db, sql: "SELECT id, count FROM attempt_batches ORDER BY id DESC")
+            while let batch = try batches.next() {
+                let id: Int64 = batch["id"]
+                let size: Int = batch["count"]
+                if size > needed { return id << 16 | Int64(size - 1 - needed) }
+                needed -= size
+            }
+            return 0
+        }
     }
 
     private func vendorCounts(_ db: Database, _ window: StatsWindow, limit: Int) throws -> [VendorCount] {
@@ -300,5 +335,42 @@ public struct StatsReport: Sendable {
     static func deviceLabel(_ text: String) -> String {
         if text.hasPrefix("ip:") || text.hasPrefix("mac:") { return String(text.drop(while: { $0 != ":" }).dropFirst()) }
         return text
+    }
+}
+
+/// Names, rules and device labels by id, each looked up once per `hush log` page.
+private struct LogLookup {
+    struct Rule {
+        var list: String
+        var rule: String
+        var vendor: String?
+    }
+
+    private var names: [Int64: String] = [:]
+    private var rules: [Int64: Rule] = [:]
+    private var devices: [Int64: String] = [:]
+
+    mutating func name(_ id: Int64, _ db: Database) throws -> String? {
+        guard id > 0 else { return nil }
+        if let known = names[id] { return known }
+        let name = try String.fetchOne(db, sql: "SELECT name FROM names WHERE id = ?", arguments: [id])
+        names[id] = name
+        return name
+    }
+
+    mutating func rule(_ id: Int64, _ db: Database) throws -> Rule? {
+        guard id > 0 else { return nil }
+        if let known = rules[id] { return known }
+        guard let row = try Row.fetchOne(db, sql: "SELECT list, rule, vendor FROM rules WHERE id = ?", arguments: [id]) else { return nil }
+        let rule = Rule(list: row["list"], rule: row["rule"], vendor: row["vendor"])
+        rules[id] = rule
+        return rule
+    }
+
+    mutating func device(_ id: Int64, _ db: Database) throws -> String {
+        if let known = devices[id] { return known }
+        let label = StatsReport.deviceLabel(try String.fetchOne(db, sql: "SELECT coalesce(name, mac, key) FROM devices WHERE id = ?", arguments: [id]) ?? "?")
+        devices[id] = label
+        return label
     }
 }

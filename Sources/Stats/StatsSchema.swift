@@ -1,4 +1,5 @@
 import GRDB
+import Sockets
 
 /// The stats database's tables, as versioned migrations. The raw log is append-only with no index but
 /// time: indexes on (device, name) would slow inserts several times, so questions over long windows are
@@ -86,6 +87,66 @@ enum StatsSchema {
         migrator.registerMigration("v3-status") { db in
             try db.execute(sql: "CREATE TABLE status (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         }
+        // Names stored once and referred to by id; the raw log packed, one row per flush. A row per query and
+        // text keys in the hourly table were most of what recording cost (see bench/README.md).
+        migrator.registerMigration("v4-name-ids-packed-log") { db in
+            try db.execute(sql: """
+                CREATE TABLE names (
+                    id INTEGER PRIMARY KEY,
+                    name TEXT NOT NULL UNIQUE
+                );
+                CREATE TABLE attempt_batches (         -- one row per flush: AttemptEntry records, 44 bytes each
+                    id INTEGER PRIMARY KEY,
+                    first REAL NOT NULL,
+                    last REAL NOT NULL,
+                    count INTEGER NOT NULL,
+                    entries BLOB NOT NULL
+                );
+                CREATE INDEX attempt_batches_by_last ON attempt_batches(last);
+                CREATE TABLE name_hourly (
+                    hour INTEGER NOT NULL,             -- seconds since 1970 / 3600
+                    device_id INTEGER NOT NULL,
+                    name_id INTEGER NOT NULL,
+                    disposition TEXT NOT NULL,
+                    rule_id INTEGER,                   -- what matched (list, rule, vendor, category)
+                    cname_id INTEGER,                  -- for blocked-cname: the CNAME that was blocked
+                    count INTEGER NOT NULL,
+                    first REAL NOT NULL,
+                    last REAL NOT NULL,
+                    PRIMARY KEY (hour, device_id, name_id, disposition)
+                ) WITHOUT ROWID;
+                INSERT OR IGNORE INTO names (name)
+                    SELECT name FROM hourly UNION SELECT cname FROM hourly WHERE cname IS NOT NULL
+                    UNION SELECT name FROM attempts UNION SELECT cname FROM attempts WHERE cname IS NOT NULL;
+                INSERT OR IGNORE INTO rules (list, rule, vendor, category)
+                    SELECT list, rule, vendor, category FROM hourly WHERE list IS NOT NULL AND rule IS NOT NULL;
+                INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
+                    SELECT h.hour, h.device_id, n.id, h.disposition, r.id, c.id, h.count, h.first, h.last
+                    FROM hourly h JOIN names n ON n.name = h.name
+                    LEFT JOIN rules r ON r.list = h.list AND r.rule = h.rule LEFT JOIN names c ON c.name = h.cname;
+                DROP TABLE hourly;
+                """)
+            try packRawRows(db)
+            try db.execute(sql: "DROP TABLE attempts")
+        }
         return migrator
+    }
+
+    /// Moves the version-3 raw log (a row per attempt) into packed batches.
+    private static func packRawRows(_ db: Database) throws {
+        let rows = try Row.fetchCursor(db, sql: """
+            SELECT a.time, a.device_id, n.id AS name_id, c.id AS cname_id, coalesce(a.rule_id, 0) AS rule_id, a.type,
+                   a.disposition, a.client
+            FROM attempts a JOIN names n ON n.name = a.name LEFT JOIN names c ON c.name = a.cname ORDER BY a.rowid
+            """)
+        var batch = PackedBatch()
+        while let row = try rows.next() {
+            batch.add(AttemptEntry(
+                time: row["time"], device: row["device_id"], name: row["name_id"], cname: row["cname_id"] ?? 0,
+                rule: row["rule_id"], type: UInt16(truncatingIfNeeded: row["type"] as Int),
+                disposition: AttemptEntry.code(forLabel: row["disposition"]), client: IPAddress(row["client"] as String) ?? .v4(0)))
+            if batch.isFull { try batch.insert(db) }
+        }
+        try batch.insert(db)
     }
 }

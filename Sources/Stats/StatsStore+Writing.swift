@@ -6,104 +6,112 @@ import GRDB
 import Resolver
 import Sockets
 
-/// A record with its device resolved, ready to write.
-struct ResolvedRecord {
-    var record: AttemptRecord
-    var identity: DeviceDirectory.Identity
+/// Ids the writer has already looked up or created, so a record costs dictionary lookups, not queries.
+/// Cleared when a transaction rolls back (the ids it created are gone) and when retention deletes names.
+struct KnownIDs {
+    var devices: [DeviceDirectory.Identity: Int64] = [:]
+    var rules: [RuleKey: Int64] = [:]
+    var names: [DomainName: Int64] = [:]
+    /// A storm of random names must not grow the cache without end; past this it starts over.
+    static let nameLimit = 500_000
 }
 
 extension StatsStore {
     /// Writes one batch in one transaction: devices and their addresses, per-device hourly counts, and —
-    /// as the privacy setting allows — the hourly per-name aggregate and the raw log.
-    /// `rawAllowance` says how many raw rows each (hour, device, name) may still take; it is updated.
+    /// as the privacy setting allows — the hourly per-name aggregate and the packed raw log.
+    /// `rawCounts` says how many raw entries each (hour, device, name, disposition) has had; it is updated,
+    /// and past `rawPerNameHour` a retry storm is only counted.
     func write(
-        _ batch: [ResolvedRecord], dropped: Int, privacy: StatsSettings.Privacy,
-        rawAllowance: inout [RawKey: Int], rawPerNameHour: Int, deviceIDs: inout [DeviceDirectory.Identity: Int64],
-        ruleIDs: inout [RuleKey: Int64]
+        _ batch: [AttemptRecord], identity: (IPAddress) -> DeviceDirectory.Identity, dropped: Int,
+        privacy: StatsSettings.Privacy, rawCounts: inout [NameHour: Int], rawPerNameHour: Int, ids: inout KnownIDs
     ) throws {
         try database.write { db in
-            // Per record only integer-keyed or name-byte-keyed dictionary work and one raw insert: strings,
-            // rule ids and vendor totals are worked out once per distinct key, not once per query.
+            // Per record only dictionary work on integer or name-byte keys and 44 bytes appended to the
+            // packed log: ids, strings and vendor totals are worked out once per distinct key.
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
-            var aggregates: [AggregateKey: Aggregate] = [:]
+            var aggregates: [NameHour: Aggregate] = [:]
             var clients: [IPAddress: ClientActivity] = [:]
-            let insertRaw = try db.cachedStatement(sql: """
-                INSERT INTO attempts (time, device_id, client, name, type, disposition, cname, rule_id)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """).sqliteStatement
+            var raw = PackedBatch(expected: batch.count)
             for index in batch.indices {
-                let time = batch[index].record.time
-                let address = batch[index].record.client
-                // One lookup per record for the client: its device, its text, when it was last seen.
+                let time = batch[index].time
+                let address = batch[index].client
                 let device: Int64
-                let client: String
-                if let known = clients[address] {
-                    device = known.device
-                    client = known.text
+                if let known = clients[address]?.device {
+                    device = known
                     clients[address]!.last = time
                 } else {
-                    device = try deviceID(batch[index].identity, time: time, db: db, cache: &deviceIDs)
-                    client = address.description
-                    clients[address] = ClientActivity(device: device, text: client, last: time)
+                    device = try deviceID(identity(address), time: time, db: db, cache: &ids.devices)
+                    clients[address] = ClientActivity(device: device, last: time)
                 }
                 let hour = Int64(time / 3600)
-                let blocked = batch[index].record.blocked
+                let blocked = batch[index].blocked
                 modify(&hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)]) { counts in
                     counts.queries += 1
                     if blocked { counts.blocked += 1 }
                 }
                 guard privacy == .all || (privacy == .blocked && blocked) else { continue }
 
-                let name = batch[index].record.domain
-                let key = AggregateKey(hour: hour, device: device, name: name, disposition: batch[index].record.outcome.code)
-                var rule: Int64?
+                let code = batch[index].outcome.code
+                let key = NameHour(hour: hour, device: device, name: try nameID(batch[index].domain, db: db, ids: &ids), disposition: code)
+                var aggregate = Aggregate(record: index, first: time)
                 var isNew = false
-                modify(&aggregates[key, default: Aggregate()]) { aggregate in
-                    isNew = aggregate.count == 0
-                    aggregate.count += 1
-                    aggregate.last = time
-                    rule = aggregate.rule
+                modify(&aggregates[key, default: aggregate]) { stored in
+                    isNew = stored.count == 0
+                    stored.count += 1
+                    stored.first = min(stored.first, time)
+                    stored.last = max(stored.last, time)
+                    aggregate = stored
                 }
                 if isNew {
-                    rule = try batch[index].record.outcome.listMatch.map { try ruleID($0, db: db, cache: &ruleIDs) }
-                    aggregates[key]!.first = batch[index].record
+                    let rule = try batch[index].outcome.listMatch.map { try ruleID($0, db: db, cache: &ids.rules) } ?? 0
+                    let cname = try batch[index].cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0
                     aggregates[key]!.rule = rule
+                    aggregates[key]!.cname = cname
+                    aggregate = aggregates[key]!
                 }
                 var allowed = false
-                modify(&rawAllowance[RawKey(hour: hour, device: device, name: name), default: rawPerNameHour]) { left in
-                    if left > 0 {
-                        left -= 1
+                modify(&rawCounts[key, default: 0]) { count in
+                    if count < rawPerNameHour {
+                        count += 1
                         allowed = true
                     }
                 }
                 guard allowed else { continue }
-                let status = Self.insertAttempt(insertRaw, batch[index].record, device: device, client: client, rule: rule)
-                guard status == SQLITE_DONE else {
-                    throw StatsError.storage("insert failed: \(String(cString: sqlite3_errstr(status)))")
-                }
+                // A later CNAME for the same key can differ from the first; the raw entry keeps its own.
+                let cname = code == 4 && !isNew ? try batch[index].cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : aggregate.cname
+                raw.add(AttemptEntry(time: time, device: device, name: key.name, cname: cname, rule: aggregate.rule,
+                                     type: batch[index].type, disposition: code, client: address))
+                if raw.isFull { try raw.insert(db) }
             }
-            var seen: [Int64: (time: Double, addresses: [String: Double])] = [:]
-            for activity in clients.values {
-                seen[activity.device, default: (activity.last, [:])].time = max(seen[activity.device]?.time ?? 0, activity.last)
-                seen[activity.device]!.addresses[activity.text] = activity.last
-            }
-            try writeAggregates(aggregates, hourlyCounts: hourlyCounts, db: db)
-            let touchDevice = try db.cachedStatement(sql: "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?")
-            let touchAddress = try db.cachedStatement(sql: """
-                INSERT INTO device_addresses (device_id, address, last_seen) VALUES (?, ?, ?)
-                ON CONFLICT (device_id, address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
-                """)
-            for (device, activity) in seen {
-                try touchDevice.execute(arguments: [activity.time, device])
-                for (address, last) in activity.addresses { try touchAddress.execute(arguments: [device, address, last]) }
-            }
+            try raw.insert(db)
+            try writeAggregates(aggregates, batch: batch, hourlyCounts: hourlyCounts, db: db)
+            try touchDevices(clients, db: db)
             if dropped > 0 { try Self.add(dropped, to: "dropped", db) }
         }
     }
 
+    /// Last seen, for each device and each of its addresses.
+    private func touchDevices(_ clients: [IPAddress: ClientActivity], db: Database) throws {
+        var seen: [Int64: (time: Double, addresses: [String: Double])] = [:]
+        for (address, activity) in clients {
+            seen[activity.device, default: (activity.last, [:])].time = max(seen[activity.device]?.time ?? 0, activity.last)
+            seen[activity.device]!.addresses[address.description] = activity.last
+        }
+        let touchDevice = try db.cachedStatement(sql: "UPDATE devices SET last_seen = max(last_seen, ?) WHERE id = ?")
+        let touchAddress = try db.cachedStatement(sql: """
+            INSERT INTO device_addresses (device_id, address, last_seen) VALUES (?, ?, ?)
+            ON CONFLICT (device_id, address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen)
+            """)
+        for (device, activity) in seen {
+            try touchDevice.execute(arguments: [activity.time, device])
+            for (address, last) in activity.addresses { try touchAddress.execute(arguments: [device, address, last]) }
+        }
+    }
+
     /// The per-hour totals: per device, per device and name (with what matched), per device and vendor.
-    /// Bound in C like the raw insert; one upsert per distinct key of the batch.
-    private func writeAggregates(_ aggregates: [AggregateKey: Aggregate], hourlyCounts: [HourDevice: (queries: Int, blocked: Int)], db: Database) throws {
+    /// Bound in C; one upsert per distinct key of the batch, all integer keys but the disposition.
+    private func writeAggregates(_ aggregates: [NameHour: Aggregate], batch: [AttemptRecord],
+                                 hourlyCounts: [HourDevice: (queries: Int, blocked: Int)], db: Database) throws {
         let upsertCounts = try db.cachedStatement(sql: """
             INSERT INTO device_hourly (hour, device_id, queries, blocked) VALUES (?, ?, ?, ?)
             ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked
@@ -117,30 +125,27 @@ extension StatsStore {
             try Self.step(upsertCounts)
         }
         let upsertAggregate = try db.cachedStatement(sql: """
-            INSERT INTO hourly (hour, device_id, name, disposition, list, rule, vendor, category, cname, count, first, last)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (hour, device_id, name, disposition) DO UPDATE SET
-                count = count + excluded.count, last = max(last, excluded.last)
+            INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (hour, device_id, name_id, disposition) DO UPDATE SET
+                count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last)
             """).sqliteStatement
         var vendorHours: [VendorHour: Int] = [:]
         for (key, aggregate) in aggregates {
-            guard let r = aggregate.first else { continue }
-            if r.blocked {
-                vendorHours[VendorHour(hour: key.hour, device: key.device, vendor: r.vendor ?? "(unknown)", category: r.category ?? ""), default: 0] += aggregate.count
+            let record = batch[aggregate.record]
+            if record.blocked {
+                vendorHours[VendorHour(hour: key.hour, device: key.device, vendor: record.vendor ?? "(unknown)", category: record.category ?? ""), default: 0] += aggregate.count
             }
             sqlite3_reset(upsertAggregate)
             sqlite3_bind_int64(upsertAggregate, 1, key.hour)
             sqlite3_bind_int64(upsertAggregate, 2, key.device)
-            Self.bind(upsertAggregate, 3, r.name)
-            Self.bind(upsertAggregate, 4, r.disposition)
-            Self.bind(upsertAggregate, 5, r.list)
-            Self.bind(upsertAggregate, 6, r.rule)
-            Self.bind(upsertAggregate, 7, r.vendor)
-            Self.bind(upsertAggregate, 8, r.category)
-            Self.bind(upsertAggregate, 9, r.cname)
-            sqlite3_bind_int64(upsertAggregate, 10, Int64(aggregate.count))
-            sqlite3_bind_double(upsertAggregate, 11, r.time)
-            sqlite3_bind_double(upsertAggregate, 12, aggregate.last)
+            sqlite3_bind_int64(upsertAggregate, 3, key.name)
+            Self.bind(upsertAggregate, 4, AttemptEntry.labels[Int(key.disposition)])
+            Self.bindID(upsertAggregate, 5, aggregate.rule)
+            Self.bindID(upsertAggregate, 6, aggregate.cname)
+            sqlite3_bind_int64(upsertAggregate, 7, Int64(aggregate.count))
+            sqlite3_bind_double(upsertAggregate, 8, aggregate.first)
+            sqlite3_bind_double(upsertAggregate, 9, aggregate.last)
             try Self.step(upsertAggregate)
         }
         let upsertVendorHour = try db.cachedStatement(sql: """
@@ -150,6 +155,11 @@ extension StatsStore {
         for (key, count) in vendorHours {
             try upsertVendorHour.execute(arguments: [key.hour, key.device, key.vendor, key.category, count])
         }
+    }
+
+    /// An id, or NULL for 0 (none).
+    private static func bindID(_ statement: OpaquePointer, _ index: Int32, _ id: Int64) {
+        if id > 0 { sqlite3_bind_int64(statement, index, id) } else { sqlite3_bind_null(statement, index) }
     }
 
     private static func bind(_ statement: OpaquePointer, _ index: Int32, _ text: String?) {
@@ -182,27 +192,15 @@ extension StatsStore {
         return id
     }
 
-    static func insertAttempt(_ statement: OpaquePointer, _ record: AttemptRecord, device: Int64, client: String, rule: Int64?) -> Int32 {
-        var client = client
-        var disposition = record.disposition
-        var cname = record.cname
-        return client.withUTF8 { client in
-            record.domain.bytes.withUnsafeBufferPointer { name in
-                disposition.withUTF8 { disposition in
-                    func insert(_ cname: UnsafeBufferPointer<UInt8>?) -> Int32 {
-                        func text(_ buffer: UnsafeBufferPointer<UInt8>) -> UnsafePointer<CChar>? {
-                            UnsafeRawPointer(buffer.baseAddress).map { $0.assumingMemoryBound(to: CChar.self) }
-                        }
-                        return hush_insert_attempt(
-                            statement, record.time, device, text(client), Int32(client.count), text(name), Int32(name.count),
-                            Int32(record.type), text(disposition), Int32(disposition.count),
-                            cname.flatMap(text), Int32(cname?.count ?? 0), rule ?? 0)
-                    }
-                    if cname != nil { return cname!.withUTF8 { insert($0) } }
-                    return insert(nil)
-                }
-            }
-        }
+    /// The id of a name, stored on first sight.
+    private func nameID(_ name: DomainName, db: Database, ids: inout KnownIDs) throws -> Int64 {
+        if let id = ids.names[name] { return id }
+        let id = try Int64.fetchOne(db.cachedStatement(sql: """
+            INSERT INTO names (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id
+            """), arguments: [name.description])!
+        if ids.names.count >= KnownIDs.nameLimit { ids.names.removeAll() }
+        ids.names[name] = id
+        return id
     }
 
     /// The id of a (list, rule) pair, created on first sight.
@@ -233,14 +231,31 @@ extension StatsStore {
         }
     }
 
-    /// Deletes what is older than the retention period: the raw log and the aggregates alike.
+    /// Deletes what is older than the retention period: the raw log, the aggregates, and names nothing
+    /// refers to any more. A packed batch that straddles the cutoff is rewritten without its old entries.
     public func applyRetention(days: Int, now: Double = Date().timeIntervalSince1970) throws {
         let cutoff = now - Double(days) * 86_400
+        let cutoffHour = Int64(cutoff / 3600)
         try database.write { db in
-            try db.execute(sql: "DELETE FROM attempts WHERE time < ?", arguments: [cutoff])
-            try db.execute(sql: "DELETE FROM hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
-            try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
-            try db.execute(sql: "DELETE FROM device_vendor_hourly WHERE hour < ?", arguments: [Int64(cutoff / 3600)])
+            try db.execute(sql: "DELETE FROM attempt_batches WHERE last < ?", arguments: [cutoff])
+            for row in try Row.fetchAll(db, sql: "SELECT id, entries FROM attempt_batches WHERE first < ?", arguments: [cutoff]) {
+                let entries: Data = row["entries"]
+                let kept = entries.withUnsafeBytes { bytes in
+                    (0..<AttemptEntry.count(entries)).compactMap { AttemptEntry.decode(bytes, at: $0) }.filter { $0.time >= cutoff }
+                }
+                var bytes: [UInt8] = []
+                for entry in kept { entry.append(to: &bytes) }
+                try db.execute(sql: "UPDATE attempt_batches SET first = ?, count = ?, entries = ? WHERE id = ?",
+                               arguments: [kept.map(\.time).min() ?? cutoff, kept.count, Data(bytes), row["id"] as Int64])
+            }
+            try db.execute(sql: "DELETE FROM name_hourly WHERE hour < ?", arguments: [cutoffHour])
+            try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [cutoffHour])
+            try db.execute(sql: "DELETE FROM device_vendor_hourly WHERE hour < ?", arguments: [cutoffHour])
+            // Every raw entry's name is also in the hourly table for its hour, which outlives it.
+            try db.execute(sql: """
+                DELETE FROM names WHERE id NOT IN (SELECT name_id FROM name_hourly)
+                    AND id NOT IN (SELECT cname_id FROM name_hourly WHERE cname_id IS NOT NULL)
+                """)
         }
     }
 }
@@ -250,10 +265,12 @@ struct RuleKey: Hashable {
     var rule: String
 }
 
-struct RawKey: Hashable {
+/// An hour of one device's attempts at one name with one outcome: the aggregate's key, and the raw cap's.
+struct NameHour: Hashable {
     var hour: Int64
     var device: Int64
-    var name: DomainName
+    var name: Int64
+    var disposition: UInt8
 }
 
 private struct VendorHour: Hashable {
@@ -268,24 +285,19 @@ private struct HourDevice: Hashable {
     var device: Int64
 }
 
-private struct AggregateKey: Hashable {
-    var hour: Int64
-    var device: Int64
-    var name: DomainName
-    var disposition: UInt8
-}
-
-/// A name's attempts in one hour from one device within a batch: the first one in full, then counts.
+/// A key's attempts within a batch: counts and times, what matched, and one record to take vendor and
+/// category from.
 private struct Aggregate {
-    var first: AttemptRecord?
-    var rule: Int64?
-    var count = 0
+    var record: Int
+    var first: Double
     var last = 0.0
+    var count = 0
+    var rule: Int64 = 0
+    var cname: Int64 = 0
 }
 
 private struct ClientActivity {
     var device: Int64
-    var text: String
     var last: Double
 }
 
@@ -293,21 +305,4 @@ private struct ClientActivity {
 @inline(__always)
 private func modify<Value>(_ value: inout Value, _ change: (inout Value) -> Void) {
     change(&value)
-}
-
-private extension Disposition {
-    /// A small stand-in for `label` in dictionary keys.
-    var code: UInt8 {
-        switch self {
-        case .forwarded: 0
-        case .cached: 1
-        case .stale: 2
-        case .blocked: 3
-        case .blockedByCNAME: 4
-        case .refused: 5
-        case .rateLimited: 6
-        case .minimalAny: 7
-        case .failed: 8
-        }
-    }
 }

@@ -19,13 +19,13 @@ public final class StatsWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var thread: Thread?
-    private var waiting: [ResolvedRecord] = []
+    private var waiting: [AttemptRecord] = []
     private var unrecordedDrops = 0
     private var totalDropped = 0
-    private var rawAllowance: [RawKey: Int] = [:]
-    private var allowanceHour: Int64 = 0
-    private var deviceIDs: [DeviceDirectory.Identity: Int64] = [:]
-    private var ruleIDs: [RuleKey: Int64] = [:]
+    /// Raw entries so far per (hour, device, name, outcome), for the storm cap; cleared each hour.
+    private var rawCounts: [NameHour: Int] = [:]
+    private var rawCountsHour: Int64 = 0
+    private var ids = KnownIDs()
     private var failing: String?
     private var failedFlushes = 0
     private var refreshDevices = false
@@ -72,33 +72,28 @@ public final class StatsWriter: @unchecked Sendable {
         let (records, dropped) = recorder.take()
         totalDropped += dropped
         unrecordedDrops += dropped
-        var identities: [IPAddress: DeviceDirectory.Identity] = [:]
-        waiting += records.map { record in
-            if let known = identities[record.client] { return ResolvedRecord(record: record, identity: known) }
-            let identity = devices.identity(for: record.client, now: now)
-            identities[record.client] = identity
-            return ResolvedRecord(record: record, identity: identity)
-        }
+        waiting += records
         if waiting.count > settings.queueCapacity {
             unrecordedDrops += waiting.count - settings.queueCapacity
             waiting.removeFirst(waiting.count - settings.queueCapacity)
         }
         let hour = Int64(now / 3600)
-        if hour != allowanceHour {
-            rawAllowance.removeAll()
-            allowanceHour = hour
+        if hour != rawCountsHour || rawCounts.count > KnownIDs.nameLimit {
+            rawCounts.removeAll()
+            rawCountsHour = hour
         }
         if now - lastRetention > 3600 {
             lastRetention = now
+            ids.names.removeAll()   // retention may delete names
             do { try store?.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
         }
         guard !waiting.isEmpty || unrecordedDrops > 0 || store == nil else { return }
         checkFile()
         guard let store else { return }
         do {
-            try store.write(waiting, dropped: unrecordedDrops, privacy: settings.privacy, rawAllowance: &rawAllowance,
-                            rawPerNameHour: settings.rawRowsPerNameHour, deviceIDs: &deviceIDs,
-                            ruleIDs: &ruleIDs)
+            let devices = devices
+            try store.write(waiting, identity: { devices.identity(for: $0, now: now) }, dropped: unrecordedDrops,
+                            privacy: settings.privacy, rawCounts: &rawCounts, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids)
             waiting.removeAll(keepingCapacity: true)
             unrecordedDrops = 0
             if let problem = failing {
@@ -108,8 +103,7 @@ public final class StatsWriter: @unchecked Sendable {
                 failedFlushes = 0
             }
         } catch {
-            deviceIDs.removeAll()   // a rolled-back transaction may have created ids that are gone
-            ruleIDs.removeAll()
+            ids = KnownIDs()   // a rolled-back transaction may have created ids that are gone
             failedFlushes += 1
             report(error)
             if let error = error as? DatabaseError, error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
@@ -135,8 +129,7 @@ public final class StatsWriter: @unchecked Sendable {
 
     private func open() {
         store = nil
-        deviceIDs.removeAll()
-        ruleIDs.removeAll()
+        ids = KnownIDs()
         do {
             store = try StatsStore.openForWriting(path: path) { aside in
                 noteCorruption("it was not a readable database", aside: aside)

@@ -19,7 +19,7 @@ extension Hush {
         func run() throws {
             let settings = try options.load()
             let report = StatsReport(store: try StatsStore.openForReading(path: settings.statsDatabasePath))
-            var after = follow ? try report.lastLogID() : max(0, try report.lastLogID() - Int64(last * 20))
+            var after = follow ? try report.lastLogID() : try report.logID(back: last * 20)
             var shown: [StatsReport.LogEntry] = []
             repeat {
                 let entries = try report.log(after: after)

@@ -1,0 +1,91 @@
+import Blocklist
+import Foundation
+import GRDB
+import Resolver
+import Sockets
+@testable import Stats
+import Testing
+
+/// The packed raw log and the schema migration that introduced it, on real SQLite files.
+@Suite struct StatsFormatTests {
+    static let everything = StatsWindow(from: Date(timeIntervalSince1970: 0), to: Date().addingTimeInterval(3600))
+
+    @Test func theLogPagesAcrossPackedBatchesInOrder() throws {
+        let path = StatsTests.databasePath()
+        var settings = StatsSettings(path: path)
+        settings.privacy = .all
+        settings.queueCapacity = 100_000
+        settings.rawRowsPerNameHour = 1_000
+        let writer = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
+                                 devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
+        let now = Date().timeIntervalSince1970
+        let clients = [IPAddress("10.0.0.1")!, IPAddress("fd00::7")!]
+        let sent: [AttemptRecord] = (0..<70_000).map { (i: Int) -> AttemptRecord in
+            let time = now - 60 + Double(i) / 10_000
+            return AttemptRecord(time: time, client: clients[i % 2], name: "n\(i % 1_000).test", type: UInt16(1 + i % 2), disposition: .cached)
+        }
+        let sentNames: [String] = sent.map { $0.domain.description }
+        writer.recorder.enqueue(sent)
+        writer.flush()
+
+        let report = StatsReport(store: try StatsStore.openForReading(path: path))
+        let first = try report.log(after: 0, limit: 66_000)
+        let rest = try report.log(after: first.last!.id, limit: 10_000)
+        let log = first + rest
+        #expect(first.count == 66_000 && rest.count == 4_000, "more than one batch row (65,536 entries each)")
+        #expect(log.map(\.name) == sentNames && log.map(\.type) == sent.map { Int($0.type) })
+        #expect(log.map(\.client) == sent.map { $0.client.description })
+        #expect(zip(log, sent).allSatisfy { abs($0.time.timeIntervalSince1970 - $1.time) < 1e-6 })
+        #expect(zip(log, log.dropFirst()).allSatisfy { $0.id < $1.id })
+        #expect(try report.lastLogID() == log.last!.id)
+        #expect(try report.log(after: try report.logID(back: 10)).map(\.name) == Array(sentNames.suffix(10)))
+        #expect(try report.log(after: try report.logID(back: 66_000), limit: 1).first?.id == log[4_000].id)
+    }
+
+    @Test func aVersion3DatabaseKeepsItsHistory() throws {
+        let path = StatsTests.databasePath()
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        let queue = try DatabaseQueue(path: path)
+        try StatsSchema.migrator.migrate(queue, upTo: "v3-status")
+        let now = Date().timeIntervalSince1970
+        let hour = Int64(now / 3600)
+        try queue.write { db in
+            try db.execute(sql: """
+                INSERT INTO devices (id, key, name, first_seen, last_seen) VALUES (1, 'ip:10.0.0.2', 'tv', ?, ?);
+                INSERT INTO rules (id, list, rule, vendor, category) VALUES (1, 'xiaomi.txt', 'tracking.intl.miui.com', 'Xiaomi', 'vendor-telemetry');
+                INSERT INTO attempts VALUES (?, 1, '10.0.0.2', 'a.tracking.intl.miui.com', 1, 'blocked', NULL, 1);
+                INSERT INTO attempts VALUES (?, 1, '10.0.0.2', 'example.com', 28, 'blocked-cname', 'cdn.tracking.intl.miui.com', 1);
+                INSERT INTO hourly VALUES (?, 1, 'a.tracking.intl.miui.com', 'blocked', 'xiaomi.txt', 'tracking.intl.miui.com', 'Xiaomi', 'vendor-telemetry', NULL, 7, ?, ?);
+                INSERT INTO hourly VALUES (?, 1, 'example.com', 'blocked-cname', 'xiaomi.txt', 'tracking.intl.miui.com', 'Xiaomi', 'vendor-telemetry', 'cdn.tracking.intl.miui.com', 1, ?, ?);
+                INSERT INTO device_hourly VALUES (?, 1, 8, 8);
+                """, arguments: [now, now, now - 2, now - 1, hour, now - 9, now - 2, hour, now - 1, now - 1, hour])
+        }
+        try queue.close()
+
+        _ = try StatsStore.openForWriting(path: path)
+        let report = StatsReport(store: try StatsStore.openForReading(path: path))
+        let endpoints = try report.device("tv", Self.everything).endpoints
+        #expect(endpoints.map { "\($0.name) \($0.disposition) \($0.count) \($0.vendor ?? "") \($0.cname ?? "")" } == [
+            "a.tracking.intl.miui.com blocked 7 Xiaomi ",
+            "example.com blocked-cname 1 Xiaomi cdn.tracking.intl.miui.com",
+        ])
+        let log = try report.log(after: 0)
+        #expect(log.map { "\($0.device) \($0.client) \($0.name) \($0.type) \($0.disposition) \($0.rule ?? "") \($0.cname ?? "")" } == [
+            "tv 10.0.0.2 a.tracking.intl.miui.com 1 blocked tracking.intl.miui.com ",
+            "tv 10.0.0.2 example.com 28 blocked-cname tracking.intl.miui.com cdn.tracking.intl.miui.com",
+        ])
+        #expect(try report.domain("tracking.intl.miui.com", Self.everything).map(\.count) == [7])
+    }
+
+    @Test func entriesRoundTripBothAddressFamilies() {
+        let entries = [
+            AttemptEntry(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
+            AttemptEntry(time: 1_790_000_001.5, device: 4, name: 1, cname: 2, rule: 0, type: 28, disposition: 4, client: IPAddress("fd00::1c9")!),
+        ]
+        var bytes: [UInt8] = []
+        for entry in entries { entry.append(to: &bytes) }
+        #expect(bytes.count == 2 * AttemptEntry.size)
+        let decoded = bytes.withUnsafeBytes { raw in (0..<3).map { AttemptEntry.decode(raw, at: $0) } }
+        #expect(decoded == [entries[0], entries[1], nil])
+    }
+}
