@@ -74,6 +74,9 @@ struct AttemptEntry: Equatable {
 }
 
 extension Disposition {
+    static let blockedCode: UInt8 = 3
+    static let blockedByCNAMECode: UInt8 = 4
+
     /// The index of `label` in `AttemptEntry.labels`: the stored form, and a small dictionary key.
     var code: UInt8 {
         switch self {

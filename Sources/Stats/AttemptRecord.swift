@@ -10,6 +10,9 @@ public struct AttemptRecord: Sendable {
     public var domain: DomainName
     public var type: UInt16
     public var outcome: Disposition
+    /// Worked out here, so the writer's loop need not look into `outcome`.
+    let code: UInt8
+    let blocked: Bool
 
     public init(time: Double, client: IPAddress, name: DomainName, type: UInt16, disposition: Disposition) {
         self.time = time
@@ -17,6 +20,8 @@ public struct AttemptRecord: Sendable {
         self.domain = name
         self.type = type
         self.outcome = disposition
+        self.code = disposition.code
+        self.blocked = disposition.isBlocked
     }
 
     public init(time: Double, client: IPAddress, name: String, type: UInt16, disposition: Disposition) {
@@ -25,7 +30,6 @@ public struct AttemptRecord: Sendable {
 
     var name: String { domain.description }
     var disposition: String { outcome.label }
-    var blocked: Bool { outcome.isBlocked }
     var cname: String? { if case .blockedByCNAME(let cname, _) = outcome { cname } else { nil } }
     var list: String? { outcome.listMatch?.list.label }
     var rule: String? { outcome.listMatch?.rule }

@@ -100,7 +100,8 @@ enum StatsSchema {
                     first REAL NOT NULL,
                     last REAL NOT NULL,
                     count INTEGER NOT NULL,
-                    entries BLOB NOT NULL
+                    entries BLOB NOT NULL,
+                    overflow BLOB                      -- past the storm cap: an entry and a 4-byte count per key
                 );
                 CREATE INDEX attempt_batches_by_last ON attempt_batches(last);
                 CREATE TABLE name_hourly (
@@ -128,6 +129,10 @@ enum StatsSchema {
                 """)
             try packRawRows(db)
             try db.execute(sql: "DROP TABLE attempts")
+            // The old hourly rows already count the old raw rows.
+            try db.execute(sql: """
+                INSERT INTO counters (key, value) SELECT 'aggregated_through_batch', coalesce(max(id), 0) FROM attempt_batches
+                """)
         }
         return migrator
     }

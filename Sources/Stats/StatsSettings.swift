@@ -20,6 +20,11 @@ public struct StatsSettings: Sendable, Equatable {
     /// How often the writer commits: records reach the file within about a second, and bigger batches
     /// fold a retry storm into fewer rows.
     public var flushMilliseconds = 500
+    /// The per-name hourly totals are written with every flush while at most this many keys wait; under
+    /// load, with more, at most every `aggregateSeconds` (the raw log and per-device counts still go with
+    /// every flush, and after a crash the totals are rebuilt from the raw log).
+    public var aggregateKeysPerFlush = 1_000
+    public var aggregateSeconds = 10.0
 
     public init(path: String) {
         self.path = path

@@ -17,77 +17,117 @@ struct KnownIDs {
 }
 
 extension StatsStore {
-    /// Writes one batch in one transaction: devices and their addresses, per-device hourly counts, and —
-    /// as the privacy setting allows — the hourly per-name aggregate and the packed raw log.
-    /// `rawCounts` says how many raw entries each (hour, device, name, disposition) has had; it is updated,
-    /// and past `rawPerNameHour` a retry storm is only counted.
+    /// Writes one batch in one transaction: devices and their addresses, per-device hourly counts, the
+    /// packed raw log as the privacy setting allows, and — when `aggregate` says so for the number of keys
+    /// waiting — the per-name hourly totals `table` has gathered. Returns whether it wrote those.
+    /// `table` also keeps each key's raw count for the storm cap (past `rawPerNameHour` only counted).
     func write(
         _ batch: [AttemptRecord], identity: (IPAddress) -> DeviceDirectory.Identity, dropped: Int,
-        privacy: StatsSettings.Privacy, rawCounts: inout [NameHour: Int], rawPerNameHour: Int, ids: inout KnownIDs
-    ) throws {
+        privacy: StatsSettings.Privacy, table: inout NameHourTable, rawPerNameHour: Int, ids: inout KnownIDs,
+        aggregate: (_ pendingKeys: Int) -> Bool
+    ) throws -> Bool {
         try database.write { db in
-            // Per record only dictionary work on integer or name-byte keys and 44 bytes appended to the
-            // packed log: ids, strings and vendor totals are worked out once per distinct key.
+            // Per record: the last client and hour are remembered, one lookup in `table`, and 44 bytes
+            // appended to the packed log. Ids, strings and vendors are worked out once per key.
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
-            var aggregates: [NameHour: Aggregate] = [:]
             var clients: [IPAddress: ClientActivity] = [:]
             var raw = PackedBatch(expected: batch.count)
-            for index in batch.indices {
-                let time = batch[index].time
-                let address = batch[index].client
-                let device: Int64
-                if let known = clients[address]?.device {
-                    device = known
-                    clients[address]!.last = time
-                } else {
-                    device = try deviceID(identity(address), time: time, db: db, cache: &ids.devices)
-                    clients[address] = ClientActivity(device: device, last: time)
-                }
-                let hour = Int64(time / 3600)
-                let blocked = batch[index].blocked
-                modify(&hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)]) { counts in
-                    counts.queries += 1
-                    if blocked { counts.blocked += 1 }
-                }
-                guard privacy == .all || (privacy == .blocked && blocked) else { continue }
-
-                let code = batch[index].outcome.code
-                let key = NameHour(hour: hour, device: device, name: try nameID(batch[index].domain, db: db, ids: &ids), disposition: code)
-                var aggregate = Aggregate(record: index, first: time)
-                var isNew = false
-                modify(&aggregates[key, default: aggregate]) { stored in
-                    isNew = stored.count == 0
-                    stored.count += 1
-                    stored.first = min(stored.first, time)
-                    stored.last = max(stored.last, time)
-                    aggregate = stored
-                }
-                if isNew {
-                    let rule = try batch[index].outcome.listMatch.map { try ruleID($0, db: db, cache: &ids.rules) } ?? 0
-                    let cname = try batch[index].cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0
-                    aggregates[key]!.rule = rule
-                    aggregates[key]!.cname = cname
-                    aggregate = aggregates[key]!
-                }
-                var allowed = false
-                modify(&rawCounts[key, default: 0]) { count in
-                    if count < rawPerNameHour {
-                        count += 1
-                        allowed = true
+            var current = (address: IPAddress.v4(0), device: Int64(-1))
+            try batch.withUnsafeBufferPointer { batch in
+                for record in batch.indices {
+                    let time = batch[record].time
+                    let address = batch[record].client
+                    if current.device < 0 || address != current.address {
+                        if let known = clients[address]?.device {
+                            current = (address, known)
+                        } else {
+                            current = (address, try deviceID(identity(address), time: time, db: db, cache: &ids.devices))
+                            clients[address] = ClientActivity(device: current.device, last: time)
+                        }
                     }
+                    let device = current.device
+                    modify(&clients[address]!) { $0.last = max($0.last, time) }
+                    let hour = Int64(time / 3600)
+                    let blocked = batch[record].blocked
+                    modify(&hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)]) { counts in
+                        counts.queries += 1
+                        if blocked { counts.blocked += 1 }
+                    }
+                    guard privacy == .all || (privacy == .blocked && blocked) else { continue }
+
+                    let code = batch[record].code
+                    let key = NameHourTable.Key(name: batch[record].domain, hour: hour, device: device, disposition: code)
+                    let slot = try table.slot(for: key) ?? table.add(newEntry(batch[record], hour: hour, device: device, db: db, ids: &ids), for: key)
+                    guard table.count(slot, at: time, rawLimit: rawPerNameHour) else { continue }
+                    let entry = table.entries[slot]
+                    // A later CNAME for the same key can differ from the first; the raw entry keeps its own.
+                    let cname = code == Disposition.blockedByCNAMECode ? try batch[record].cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : 0
+                    raw.add(AttemptEntry(time: time, device: device, name: entry.name, cname: cname, rule: entry.rule,
+                                         type: batch[record].type, disposition: code, client: address))
+                    if raw.isFull { try raw.insert(db) }
                 }
-                guard allowed else { continue }
-                // A later CNAME for the same key can differ from the first; the raw entry keeps its own.
-                let cname = code == 4 && !isNew ? try batch[index].cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : aggregate.cname
-                raw.add(AttemptEntry(time: time, device: device, name: key.name, cname: cname, rule: aggregate.rule,
-                                     type: batch[index].type, disposition: code, client: address))
-                if raw.isFull { try raw.insert(db) }
+            }
+            for (slot, count) in table.takeOverflow() {
+                let entry = table.entries[slot]
+                raw.addOverflow(AttemptEntry(time: entry.last, device: entry.device, name: entry.name, cname: entry.cname, rule: entry.rule,
+                                             type: 0, disposition: entry.disposition, client: .v4(0)), count: count)
             }
             try raw.insert(db)
-            try writeAggregates(aggregates, batch: batch, hourlyCounts: hourlyCounts, db: db)
+            try writeCounts(hourlyCounts, db: db)
             try touchDevices(clients, db: db)
             if dropped > 0 { try Self.add(dropped, to: "dropped", db) }
+            guard aggregate(table.pendingSlots.count) else { return false }
+            try writeAggregates(table.pending, db: db)
+            return true
         }
+    }
+
+    /// Folds raw batches the per-name hourly totals do not include yet (written while they were deferred,
+    /// then a crash or a failed commit) into them. Run before the first write after opening or a failure.
+    func catchUpAggregates() throws {
+        try database.write { db in try catchUpAggregates(db) }
+    }
+
+    private func catchUpAggregates(_ db: Database) throws {
+        let through = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'aggregated_through_batch'") ?? 0
+        var totals: [StoredKey: NameHourTable.Entry] = [:]
+        var rules: [Int64: (vendor: String?, category: String?)] = [:]
+        let batches = try Row.fetchCursor(db, sql: "SELECT entries, overflow FROM attempt_batches WHERE id > ? ORDER BY id", arguments: [through])
+        while let batch = try batches.next() {
+            for (entry, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]) {
+                let key = StoredKey(hour: Int64(entry.time / 3600), device: entry.device, name: entry.name, disposition: entry.disposition)
+                if totals[key] == nil {
+                    let blocked = entry.disposition == Disposition.blockedCode || entry.disposition == Disposition.blockedByCNAMECode
+                    if blocked, rules[entry.rule] == nil {
+                        let row = try Row.fetchOne(db, sql: "SELECT vendor, category FROM rules WHERE id = ?", arguments: [entry.rule])
+                        rules[entry.rule] = (row?["vendor"], row?["category"])
+                    }
+                    var first = NameHourTable.Entry(
+                        hour: key.hour, device: entry.device, name: entry.name, disposition: entry.disposition, rule: entry.rule,
+                        cname: entry.cname, vendor: blocked ? rules[entry.rule]?.vendor ?? "(unknown)" : nil,
+                        category: blocked ? rules[entry.rule]?.category ?? "" : nil)
+                    first.first = entry.time
+                    first.last = entry.time
+                    totals[key] = first
+                }
+                modify(&totals[key]!) { total in
+                    total.pending += count
+                    total.first = min(total.first, entry.time)
+                    total.last = max(total.last, entry.time)
+                }
+            }
+        }
+        try writeAggregates(Array(totals.values), db: db)
+    }
+
+    /// What a key needs once: its name's id, what matched, the CNAME, the vendor.
+    private func newEntry(_ record: AttemptRecord, hour: Int64, device: Int64, db: Database, ids: inout KnownIDs) throws -> NameHourTable.Entry {
+        let match = record.outcome.listMatch
+        return NameHourTable.Entry(
+            hour: hour, device: device, name: try nameID(record.domain, db: db, ids: &ids), disposition: record.code,
+            rule: try match.map { try ruleID($0, db: db, cache: &ids.rules) } ?? 0,
+            cname: try record.cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0,
+            vendor: record.blocked ? record.vendor ?? "(unknown)" : nil, category: record.blocked ? record.category ?? "" : nil)
     }
 
     /// Last seen, for each device and each of its addresses.
@@ -108,10 +148,8 @@ extension StatsStore {
         }
     }
 
-    /// The per-hour totals: per device, per device and name (with what matched), per device and vendor.
-    /// Bound in C; one upsert per distinct key of the batch, all integer keys but the disposition.
-    private func writeAggregates(_ aggregates: [NameHour: Aggregate], batch: [AttemptRecord],
-                                 hourlyCounts: [HourDevice: (queries: Int, blocked: Int)], db: Database) throws {
+    /// Per device and hour: queries and blocked attempts.
+    private func writeCounts(_ hourlyCounts: [HourDevice: (queries: Int, blocked: Int)], db: Database) throws {
         let upsertCounts = try db.cachedStatement(sql: """
             INSERT INTO device_hourly (hour, device_id, queries, blocked) VALUES (?, ?, ?, ?)
             ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked
@@ -124,6 +162,11 @@ extension StatsStore {
             sqlite3_bind_int64(upsertCounts, 4, Int64(counts.blocked))
             try Self.step(upsertCounts)
         }
+    }
+
+    /// Per device, hour and name (bound in C, integer keys but the disposition), and per device, hour and
+    /// vendor; then notes that every raw batch so far is included.
+    private func writeAggregates(_ pending: [NameHourTable.Entry], db: Database) throws {
         let upsertAggregate = try db.cachedStatement(sql: """
             INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -131,21 +174,20 @@ extension StatsStore {
                 count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last)
             """).sqliteStatement
         var vendorHours: [VendorHour: Int] = [:]
-        for (key, aggregate) in aggregates {
-            let record = batch[aggregate.record]
-            if record.blocked {
-                vendorHours[VendorHour(hour: key.hour, device: key.device, vendor: record.vendor ?? "(unknown)", category: record.category ?? ""), default: 0] += aggregate.count
+        for entry in pending {
+            if let vendor = entry.vendor {
+                vendorHours[VendorHour(hour: entry.hour, device: entry.device, vendor: vendor, category: entry.category ?? ""), default: 0] += entry.pending
             }
             sqlite3_reset(upsertAggregate)
-            sqlite3_bind_int64(upsertAggregate, 1, key.hour)
-            sqlite3_bind_int64(upsertAggregate, 2, key.device)
-            sqlite3_bind_int64(upsertAggregate, 3, key.name)
-            Self.bind(upsertAggregate, 4, AttemptEntry.labels[Int(key.disposition)])
-            Self.bindID(upsertAggregate, 5, aggregate.rule)
-            Self.bindID(upsertAggregate, 6, aggregate.cname)
-            sqlite3_bind_int64(upsertAggregate, 7, Int64(aggregate.count))
-            sqlite3_bind_double(upsertAggregate, 8, aggregate.first)
-            sqlite3_bind_double(upsertAggregate, 9, aggregate.last)
+            sqlite3_bind_int64(upsertAggregate, 1, entry.hour)
+            sqlite3_bind_int64(upsertAggregate, 2, entry.device)
+            sqlite3_bind_int64(upsertAggregate, 3, entry.name)
+            Self.bind(upsertAggregate, 4, AttemptEntry.labels[Int(entry.disposition)])
+            Self.bindID(upsertAggregate, 5, entry.rule)
+            Self.bindID(upsertAggregate, 6, entry.cname)
+            sqlite3_bind_int64(upsertAggregate, 7, Int64(entry.pending))
+            sqlite3_bind_double(upsertAggregate, 8, entry.first)
+            sqlite3_bind_double(upsertAggregate, 9, entry.last)
             try Self.step(upsertAggregate)
         }
         let upsertVendorHour = try db.cachedStatement(sql: """
@@ -155,6 +197,10 @@ extension StatsStore {
         for (key, count) in vendorHours {
             try upsertVendorHour.execute(arguments: [key.hour, key.device, key.vendor, key.category, count])
         }
+        try db.execute(sql: """
+            INSERT INTO counters (key, value) SELECT 'aggregated_through_batch', coalesce(max(id), 0) FROM attempt_batches WHERE true
+            ON CONFLICT (key) DO UPDATE SET value = excluded.value
+            """)
     }
 
     /// An id, or NULL for 0 (none).
@@ -237,16 +283,15 @@ extension StatsStore {
         let cutoff = now - Double(days) * 86_400
         let cutoffHour = Int64(cutoff / 3600)
         try database.write { db in
+            // Names are deleted below when no per-name total refers to them: first make sure the totals
+            // include every raw batch.
+            try catchUpAggregates(db)
             try db.execute(sql: "DELETE FROM attempt_batches WHERE last < ?", arguments: [cutoff])
-            for row in try Row.fetchAll(db, sql: "SELECT id, entries FROM attempt_batches WHERE first < ?", arguments: [cutoff]) {
-                let entries: Data = row["entries"]
-                let kept = entries.withUnsafeBytes { bytes in
-                    (0..<AttemptEntry.count(entries)).compactMap { AttemptEntry.decode(bytes, at: $0) }.filter { $0.time >= cutoff }
-                }
-                var bytes: [UInt8] = []
-                for entry in kept { entry.append(to: &bytes) }
-                try db.execute(sql: "UPDATE attempt_batches SET first = ?, count = ?, entries = ? WHERE id = ?",
-                               arguments: [kept.map(\.time).min() ?? cutoff, kept.count, Data(bytes), row["id"] as Int64])
+            for row in try Row.fetchAll(db, sql: "SELECT id, entries, overflow FROM attempt_batches WHERE first < ?", arguments: [cutoff]) {
+                let kept = PackedBatch.decode(entries: row["entries"], overflow: row["overflow"]).filter { $0.entry.time >= cutoff }
+                let rebuilt = PackedBatch.rebuild(kept)
+                try db.execute(sql: "UPDATE attempt_batches SET first = ?, count = ?, entries = ?, overflow = ? WHERE id = ?",
+                               arguments: [kept.isEmpty ? cutoff : rebuilt.first, rebuilt.count, rebuilt.entries, rebuilt.overflow, row["id"] as Int64])
             }
             try db.execute(sql: "DELETE FROM name_hourly WHERE hour < ?", arguments: [cutoffHour])
             try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [cutoffHour])
@@ -265,8 +310,8 @@ struct RuleKey: Hashable {
     var rule: String
 }
 
-/// An hour of one device's attempts at one name with one outcome: the aggregate's key, and the raw cap's.
-struct NameHour: Hashable {
+/// A per-name hourly row's key as stored.
+private struct StoredKey: Hashable {
     var hour: Int64
     var device: Int64
     var name: Int64
@@ -283,17 +328,6 @@ private struct VendorHour: Hashable {
 private struct HourDevice: Hashable {
     var hour: Int64
     var device: Int64
-}
-
-/// A key's attempts within a batch: counts and times, what matched, and one record to take vendor and
-/// category from.
-private struct Aggregate {
-    var record: Int
-    var first: Double
-    var last = 0.0
-    var count = 0
-    var rule: Int64 = 0
-    var cname: Int64 = 0
 }
 
 private struct ClientActivity {

@@ -22,9 +22,12 @@ public final class StatsWriter: @unchecked Sendable {
     private var waiting: [AttemptRecord] = []
     private var unrecordedDrops = 0
     private var totalDropped = 0
-    /// Raw entries so far per (hour, device, name, outcome), for the storm cap; cleared each hour.
-    private var rawCounts: [NameHour: Int] = [:]
-    private var rawCountsHour: Int64 = 0
+    /// Per (hour, device, name, outcome): ids, the storm cap's count, what is not written yet.
+    private var table = NameHourTable()
+    private var tableHour: Int64 = 0
+    private var lastAggregated = 0.0
+    /// Raw batches may hold attempts the per-name totals lack (deferred, then a crash, a failure or a reset).
+    private var needsCatchUp = true
     private var ids = KnownIDs()
     private var failing: String?
     private var failedFlushes = 0
@@ -46,7 +49,7 @@ public final class StatsWriter: @unchecked Sendable {
         let thread = Thread { [self] in
             while !isStopped {
                 usleep(useconds_t(settings.flushMilliseconds * 1000))
-                flush()
+                flush(forceAggregates: false)
             }
         }
         thread.name = "hush-stats"
@@ -60,8 +63,13 @@ public final class StatsWriter: @unchecked Sendable {
         return stopped
     }
 
-    /// Writes what is queued now. Safe to call from any thread; calls are serialised.
+    /// Writes what is queued now, per-name totals included. Safe to call from any thread; calls are serialised.
     public func flush() {
+        flush(forceAggregates: true)
+    }
+
+    /// Per-name totals wait when many keys are pending (see `StatsSettings.aggregateKeysPerFlush`), unless forced.
+    func flush(forceAggregates: Bool) {
         lock.lock()
         defer { lock.unlock() }
         let now = Date().timeIntervalSince1970
@@ -72,29 +80,44 @@ public final class StatsWriter: @unchecked Sendable {
         let (records, dropped) = recorder.take()
         totalDropped += dropped
         unrecordedDrops += dropped
-        waiting += records
+        if waiting.isEmpty { waiting = records } else { waiting += records }
         if waiting.count > settings.queueCapacity {
             unrecordedDrops += waiting.count - settings.queueCapacity
             waiting.removeFirst(waiting.count - settings.queueCapacity)
         }
         let hour = Int64(now / 3600)
-        if hour != rawCountsHour || rawCounts.count > KnownIDs.nameLimit {
-            rawCounts.removeAll()
-            rawCountsHour = hour
+        if hour != tableHour || table.count > KnownIDs.nameLimit {
+            resetTable()
+            tableHour = hour
         }
         if now - lastRetention > 3600 {
             lastRetention = now
             ids.names.removeAll()   // retention may delete names
+            resetTable()
             do { try store?.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
         }
-        guard !waiting.isEmpty || unrecordedDrops > 0 || store == nil else { return }
+        let aggregateDue = forceAggregates || now - lastAggregated >= settings.aggregateSeconds
+        guard !waiting.isEmpty || unrecordedDrops > 0 || store == nil || needsCatchUp || (aggregateDue && !table.pendingSlots.isEmpty) else {
+            return
+        }
         checkFile()
         guard let store else { return }
         do {
+            if needsCatchUp {
+                try store.catchUpAggregates()
+                needsCatchUp = false
+            }
             let devices = devices
-            try store.write(waiting, identity: { devices.identity(for: $0, now: now) }, dropped: unrecordedDrops,
-                            privacy: settings.privacy, rawCounts: &rawCounts, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids)
-            waiting.removeAll(keepingCapacity: true)
+            let keysPerFlush = settings.aggregateKeysPerFlush
+            let aggregated = try store.write(
+                waiting, identity: { devices.identity(for: $0, now: now) }, dropped: unrecordedDrops, privacy: settings.privacy,
+                table: &table, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids,
+                aggregate: { aggregateDue || $0 <= keysPerFlush })
+            waiting.removeAll()
+            if aggregated {
+                table.written()
+                lastAggregated = now
+            }
             unrecordedDrops = 0
             if let problem = failing {
                 logger.notice("stats recording resumed after: \(problem)")
@@ -104,12 +127,20 @@ public final class StatsWriter: @unchecked Sendable {
             }
         } catch {
             ids = KnownIDs()   // a rolled-back transaction may have created ids that are gone
+            resetTable()       // its counts will be made again from the waiting records
             failedFlushes += 1
             report(error)
             if let error = error as? DatabaseError, error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
                 moveAside("SQLite reports it corrupt")
             }
         }
+    }
+
+    /// Forgets the table's keys and counts. What it had not written yet is in the raw batches past the
+    /// watermark, and is folded into the per-name totals before the next write.
+    private func resetTable() {
+        table.removeAll()
+        needsCatchUp = true
     }
 
     /// Before each write: open the database if it is not open yet, start a new one if the file was deleted
@@ -130,6 +161,7 @@ public final class StatsWriter: @unchecked Sendable {
     private func open() {
         store = nil
         ids = KnownIDs()
+        resetTable()
         do {
             store = try StatsStore.openForWriting(path: path) { aside in
                 noteCorruption("it was not a readable database", aside: aside)

@@ -77,6 +77,40 @@ import Testing
         #expect(try report.domain("tracking.intl.miui.com", Self.everything).map(\.count) == [7])
     }
 
+    @Test func deferredTotalsAreRebuiltFromTheRawLogAfterACrash() throws {
+        let path = StatsTests.databasePath()
+        var settings = StatsSettings(path: path)
+        settings.aggregateKeysPerFlush = 0   // as under load: per-name totals wait
+        settings.aggregateSeconds = 3_600
+        settings.rawRowsPerNameHour = 10
+        let blocked = Disposition.blocked(ListMatch(list: ListInfo(source: "xiaomi.txt", category: "vendor-telemetry", vendor: "Xiaomi"),
+                                                    rule: "tracking.intl.miui.com"))
+        let now = Date().timeIntervalSince1970
+        let tv = IPAddress("10.0.0.2")!
+        let crashed = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
+                                  devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
+        crashed.flush(forceAggregates: false)   // the first flush (catching up on nothing) writes totals
+        crashed.recorder.enqueue((0..<25).map { AttemptRecord(time: now - Double($0), client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked) })
+        crashed.flush(forceAggregates: false)
+        crashed.recorder.enqueue([AttemptRecord(time: now, client: tv, name: "a.tracking.intl.miui.com", type: 28, disposition: blocked)])
+        crashed.flush(forceAggregates: false)
+        let report = StatsReport(store: try StatsStore.openForReading(path: path))
+        #expect(try report.log(after: 0).count == 11, "the raw log is written with every flush, capped at 10 per key")
+        #expect(try report.device("10.0.0.2", Self.everything).endpoints.isEmpty, "per-name totals deferred")
+        #expect(try report.summary(Self.everything).blocked == 26, "per-device counts are not deferred")
+
+        // A new writer on the same file, as after a SIGKILL: its first flush rebuilds the totals.
+        let restarted = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
+                                    devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
+        restarted.flush(forceAggregates: false)
+        let endpoints = try report.device("10.0.0.2", Self.everything).endpoints
+        #expect(endpoints.map { "\($0.name) \($0.count) \($0.vendor ?? "")" } == ["tracking.intl.miui.com 25 Xiaomi", "a.tracking.intl.miui.com 1 Xiaomi"])
+        #expect(try report.vendors(Self.everything).map(\.attempts) == [26])
+        restarted.recorder.enqueue([AttemptRecord(time: now, client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked)])
+        restarted.flush()
+        #expect(try report.device("10.0.0.2", Self.everything).endpoints.first?.count == 26, "nothing counted twice")
+    }
+
     @Test func entriesRoundTripBothAddressFamilies() {
         let entries = [
             AttemptEntry(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
