@@ -28,26 +28,29 @@ struct AttemptEntry: Equatable {
 
     var label: String { Int(disposition) < Self.labels.count ? Self.labels[Int(disposition)] : "unknown" }
 
+    /// Appends the 44 bytes in one go: small appends, each with its capacity check, were a tenth of the
+    /// writer's time.
     func append(to bytes: inout [UInt8]) {
-        withUnsafeBytes(of: time.bitPattern.littleEndian) { bytes.append(contentsOf: $0) }
-        func appendID(_ id: Int64) {
-            withUnsafeBytes(of: UInt32(truncatingIfNeeded: id).littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        appendID(device)
-        appendID(name)
-        appendID(cname)
-        appendID(rule)
-        withUnsafeBytes(of: type.littleEndian) { bytes.append(contentsOf: $0) }
-        bytes.append(disposition)
-        switch client {
-        case .v4(let address):
-            bytes.append(4)
-            withUnsafeBytes(of: address.bigEndian) { bytes.append(contentsOf: $0) }
-            bytes.append(contentsOf: repeatElement(0, count: 12))
-        case .v6(let high, let low):
-            bytes.append(6)
-            withUnsafeBytes(of: high.bigEndian) { bytes.append(contentsOf: $0) }
-            withUnsafeBytes(of: low.bigEndian) { bytes.append(contentsOf: $0) }
+        withUnsafeTemporaryAllocation(byteCount: Self.size, alignment: 8) { entry in
+            entry.storeBytes(of: time.bitPattern.littleEndian, toByteOffset: 0, as: UInt64.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: device).littleEndian, toByteOffset: 8, as: UInt32.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: name).littleEndian, toByteOffset: 12, as: UInt32.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: cname).littleEndian, toByteOffset: 16, as: UInt32.self)
+            entry.storeBytes(of: UInt32(truncatingIfNeeded: rule).littleEndian, toByteOffset: 20, as: UInt32.self)
+            entry.storeBytes(of: type.littleEndian, toByteOffset: 24, as: UInt16.self)
+            entry.storeBytes(of: disposition, toByteOffset: 26, as: UInt8.self)
+            switch client {
+            case .v4(let address):
+                entry.storeBytes(of: 4, toByteOffset: 27, as: UInt8.self)
+                entry.storeBytes(of: address.bigEndian, toByteOffset: 28, as: UInt32.self)
+                entry.storeBytes(of: 0, toByteOffset: 32, as: UInt32.self)
+                entry.storeBytes(of: 0, toByteOffset: 36, as: UInt64.self)
+            case .v6(let high, let low):
+                entry.storeBytes(of: 6, toByteOffset: 27, as: UInt8.self)
+                entry.storeBytes(of: high.bigEndian, toByteOffset: 28, as: UInt64.self)
+                entry.storeBytes(of: low.bigEndian, toByteOffset: 36, as: UInt64.self)
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(entry))
         }
     }
 

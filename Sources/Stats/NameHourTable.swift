@@ -1,31 +1,15 @@
-import DNSWire
-import Glibc
 
 /// The writer's memory of the hours it is recording: per device, name and outcome, what was resolved once
 /// (ids, vendor), how many raw entries it has had (the storm cap), and what `name_hourly` has not been told
 /// yet. A recorded query costs one hash lookup here; everything else happens once per key.
 struct NameHourTable {
+    /// The name by its length and bytes hashed (Swift's hash, seeded at random per process, so names
+    /// cannot be crafted to collide): comparing the bytes themselves cost a cache miss per query.
     struct Key: Hashable {
-        var name: DomainName
+        var nameHash: Int
         var hour: Int64
         var device: Int64
         var disposition: UInt8
-
-        // By hand: the synthesized versions feed and compare the name a byte at a time, which was a third
-        // of the writer's time.
-        func hash(into hasher: inout Hasher) {
-            name.bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
-            hasher.combine(hour &* 31 &+ device &* 8 &+ Int64(disposition))
-        }
-
-        static func == (a: Key, b: Key) -> Bool {
-            guard a.hour == b.hour, a.device == b.device, a.disposition == b.disposition, a.name.bytes.count == b.name.bytes.count else {
-                return false
-            }
-            return a.name.bytes.withUnsafeBytes { x in
-                b.name.bytes.withUnsafeBytes { y in x.count == 0 || memcmp(x.baseAddress!, y.baseAddress!, x.count) == 0 }
-            }
-        }
     }
 
     struct Entry {

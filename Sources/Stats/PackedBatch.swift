@@ -1,3 +1,4 @@
+import CSQLite
 import Foundation
 import GRDB
 
@@ -32,12 +33,35 @@ struct PackedBatch {
         last = max(last, entry.time)
     }
 
-    /// Writes the row, if there is anything to write, and starts over.
+    /// Writes the row, if there is anything to write, and starts over, keeping the buffer for the next one.
     mutating func insert(_ db: Database) throws {
         guard count > 0 || !overflow.isEmpty else { return }
-        try db.execute(sql: "INSERT INTO attempt_batches (first, last, count, entries, overflow) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [first, last, count, Data(bytes), overflow.isEmpty ? nil : Data(overflow)])
-        self = PackedBatch(expected: count)
+        let statement = try db.cachedStatement(sql: "INSERT INTO attempt_batches (first, last, count, entries, overflow) VALUES (?, ?, ?, ?, ?)")
+        let handle = statement.sqliteStatement
+        sqlite3_reset(handle)
+        sqlite3_bind_double(handle, 1, first)
+        sqlite3_bind_double(handle, 2, last)
+        sqlite3_bind_int64(handle, 3, Int64(count))
+        // Bound in place, not copied: a second 3 MB copy per flush showed in the profile.
+        let status = bytes.withUnsafeBytes { entries in
+            overflow.withUnsafeBytes { overflow in
+                hush_bind_blob(handle, 4, entries.baseAddress, Int32(entries.count))
+                if overflow.isEmpty { sqlite3_bind_null(handle, 5) } else { hush_bind_blob(handle, 5, overflow.baseAddress, Int32(overflow.count)) }
+                defer { sqlite3_clear_bindings(handle) }
+                return sqlite3_step(handle)
+            }
+        }
+        guard status == SQLITE_DONE else { throw StatsError.storage("writing the raw log failed: \(String(cString: sqlite3_errstr(status)))") }
+        reset()
+    }
+
+    /// Empty again, keeping the buffers.
+    mutating func reset() {
+        bytes.removeAll(keepingCapacity: true)
+        overflow.removeAll(keepingCapacity: true)
+        count = 0
+        first = .infinity
+        last = -.infinity
     }
 
     /// The entries of a stored row, each with how many attempts it stands for.

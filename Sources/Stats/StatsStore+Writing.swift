@@ -20,10 +20,11 @@ extension StatsStore {
     /// Writes one batch in one transaction: devices and their addresses, per-device hourly counts, the
     /// packed raw log as the privacy setting allows, and — when `aggregate` says so for the number of keys
     /// waiting — the per-name hourly totals `table` has gathered. Returns whether it wrote those.
-    /// `table` also keeps each key's raw count for the storm cap (past `rawPerNameHour` only counted).
+    /// `table` also keeps each key's raw count for the storm cap (past `rawPerNameHour` only counted); `raw`
+    /// is the packed log's buffer, kept from one flush to the next.
     func write(
         _ batch: [AttemptRecord], identity: (IPAddress) -> DeviceDirectory.Identity, dropped: Int,
-        privacy: StatsSettings.Privacy, table: inout NameHourTable, rawPerNameHour: Int, ids: inout KnownIDs,
+        privacy: StatsSettings.Privacy, table: inout NameHourTable, raw: inout PackedBatch, rawPerNameHour: Int, ids: inout KnownIDs,
         aggregate: (_ pendingKeys: Int) -> Bool
     ) throws -> Bool {
         try database.write { db in
@@ -31,7 +32,7 @@ extension StatsStore {
             // appended to the packed log. Ids, strings and vendors are worked out once per key.
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
             var clients: [IPAddress: ClientActivity] = [:]
-            var raw = PackedBatch(expected: batch.count)
+            raw.reset()
             var current = (address: IPAddress.v4(0), device: Int64(-1))
             try batch.withUnsafeBufferPointer { batch in
                 for record in batch.indices {
@@ -56,7 +57,7 @@ extension StatsStore {
                     guard privacy == .all || (privacy == .blocked && blocked) else { continue }
 
                     let code = batch[record].code
-                    let key = NameHourTable.Key(name: batch[record].domain, hour: hour, device: device, disposition: code)
+                    let key = NameHourTable.Key(nameHash: batch[record].nameHash, hour: hour, device: device, disposition: code)
                     let slot = try table.slot(for: key) ?? table.add(newEntry(batch[record], hour: hour, device: device, db: db, ids: &ids), for: key)
                     guard table.count(slot, at: time, rawLimit: rawPerNameHour) else { continue }
                     let entry = table.entries[slot]

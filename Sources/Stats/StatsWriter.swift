@@ -26,6 +26,7 @@ public final class StatsWriter: @unchecked Sendable {
     private var table = NameHourTable()
     private var tableHour: Int64 = 0
     private var lastAggregated = 0.0
+    private var raw = PackedBatch()
     /// Raw batches may hold attempts the per-name totals lack (deferred, then a crash, a failure or a reset).
     private var needsCatchUp = true
     private var ids = KnownIDs()
@@ -111,7 +112,7 @@ public final class StatsWriter: @unchecked Sendable {
             let keysPerFlush = settings.aggregateKeysPerFlush
             let aggregated = try store.write(
                 waiting, identity: { devices.identity(for: $0, now: now) }, dropped: unrecordedDrops, privacy: settings.privacy,
-                table: &table, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids,
+                table: &table, raw: &raw, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids,
                 aggregate: { aggregateDue || $0 <= keysPerFlush })
             waiting.removeAll()
             if aggregated {
