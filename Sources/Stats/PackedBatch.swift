@@ -6,20 +6,18 @@ import GRDB
 /// logged one by one, but the row still carries how many there were (`overflow`: an entry and a count per
 /// key), so the per-name totals can be rebuilt from the rows alone after a crash.
 struct PackedBatch {
-    private(set) var bytes: [UInt8] = []
+    private var bytes: [UInt8] = []
+    private var encoder = AttemptEncoder()
     private(set) var count = 0
     private var overflow: [UInt8] = []
+    private var overflowEncoder = AttemptEncoder()
     private var first = Double.infinity
     private var last = -Double.infinity
-
-    init(expected: Int = 0) {
-        bytes.reserveCapacity(min(expected, AttemptEntry.perBatch) * AttemptEntry.size)
-    }
 
     var isFull: Bool { count >= AttemptEntry.perBatch }
 
     mutating func add(_ entry: AttemptEntry) {
-        entry.append(to: &bytes)
+        encoder.append(entry, to: &bytes)
         count += 1
         first = min(first, entry.time)
         last = max(last, entry.time)
@@ -27,8 +25,7 @@ struct PackedBatch {
 
     /// `count` more attempts like `entry` that were only counted.
     mutating func addOverflow(_ entry: AttemptEntry, count: Int) {
-        entry.append(to: &overflow)
-        withUnsafeBytes(of: UInt32(clamping: count).littleEndian) { overflow.append(contentsOf: $0) }
+        overflowEncoder.append(entry, count: count, to: &overflow)
         first = min(first, entry.time)
         last = max(last, entry.time)
     }
@@ -59,35 +56,50 @@ struct PackedBatch {
     mutating func reset() {
         bytes.removeAll(keepingCapacity: true)
         overflow.removeAll(keepingCapacity: true)
+        encoder = AttemptEncoder()
+        overflowEncoder = AttemptEncoder()
         count = 0
         first = .infinity
         last = -.infinity
     }
 
-    /// The entries of a stored row, each with how many attempts it stands for.
-    static func decode(entries: Data, overflow: Data?) -> [(entry: AttemptEntry, count: Int)] {
-        var decoded = entries.withUnsafeBytes { bytes in
-            (0..<AttemptEntry.count(entries)).compactMap { AttemptEntry.decode(bytes, at: $0).map { ($0, 1) } }
-        }
-        if let overflow {
-            overflow.withUnsafeBytes { bytes in
-                let stride = AttemptEntry.size + 4
-                for start in Swift.stride(from: 0, to: bytes.count - stride + 1, by: stride) {
-                    guard let entry = AttemptEntry.decode(UnsafeRawBufferPointer(rebasing: bytes[start..<(start + stride)]), at: 0) else { continue }
-                    let count = UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: start + AttemptEntry.size, as: UInt32.self))
-                    decoded.append((entry, Int(count)))
-                }
-            }
-        }
-        return decoded
+    /// A stored row's contents: the logged entries in order, then the overflow counts.
+    struct Contents {
+        var logged: [AttemptEntry] = []
+        var overflow: [(entry: AttemptEntry, count: Int)] = []
+
+        /// Every entry with how many attempts it stands for.
+        var counted: [(entry: AttemptEntry, count: Int)] { logged.map { ($0, 1) } + overflow }
     }
 
-    /// A stored row again, without what `keep` rejects (retention).
-    static func rebuild(_ decoded: [(entry: AttemptEntry, count: Int)]) -> (entries: Data, overflow: Data?, count: Int, first: Double) {
-        var batch = PackedBatch()
-        for (entry, count) in decoded {
-            if count == 1 { batch.add(entry) } else { batch.addOverflow(entry, count: count) }
+    static func decode(entries: Data, overflow: Data?) -> Contents {
+        var contents = Contents()
+        entries.withUnsafeBytes { bytes in
+            var decoder = AttemptDecoder(bytes)
+            while let next = decoder.next() { contents.logged.append(next.entry) }
         }
-        return (Data(batch.bytes), batch.overflow.isEmpty ? nil : Data(batch.overflow), batch.count, batch.first)
+        overflow?.withUnsafeBytes { bytes in
+            var decoder = AttemptDecoder(bytes)
+            while let next = decoder.next(withCount: true) { contents.overflow.append(next) }
+        }
+        return contents
+    }
+
+    /// The logged entries of a stored row, in order.
+    static func entries(_ entries: Data) -> [AttemptEntry] {
+        decode(entries: entries, overflow: nil).logged
+    }
+
+    /// The row's columns as they would be stored now.
+    var stored: (entries: Data, overflow: Data?, count: Int, first: Double) {
+        (Data(bytes), overflow.isEmpty ? nil : Data(overflow), count, first)
+    }
+
+    /// A stored row again, from contents (retention keeps part of a row).
+    static func rebuild(_ contents: Contents) -> (entries: Data, overflow: Data?, count: Int, first: Double) {
+        var batch = PackedBatch()
+        for entry in contents.logged { batch.add(entry) }
+        for (entry, count) in contents.overflow { batch.addOverflow(entry, count: count) }
+        return batch.stored
     }
 }

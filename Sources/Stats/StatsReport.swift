@@ -273,16 +273,13 @@ public struct StatsReport: Sendable {
                 let batchID: Int64 = batch["id"]
                 let packed: Data = batch["entries"]
                 let firstIndex = batchID == afterID >> 16 ? Int(afterID & 0xFFFF) + 1 : 0
-                guard firstIndex < AttemptEntry.count(packed) else { continue }
-                let decoded = packed.withUnsafeBytes { bytes in
-                    (firstIndex..<min(AttemptEntry.count(packed), firstIndex + limit - entries.count)).compactMap { index in
-                        AttemptEntry.decode(bytes, at: index).map { (Int64(index), $0) }
-                    }
-                }
-                for (index, entry) in decoded {
+                let all = PackedBatch.entries(packed)
+                guard firstIndex < all.count else { continue }
+                for index in firstIndex..<min(all.count, firstIndex + limit - entries.count) {
+                    let entry = all[index]
                     let rule = try lookup.rule(entry.rule, db)
                     entries.append(LogEntry(
-                        id: batchID << 16 | index, time: Self.date(entry.time), device: try lookup.device(entry.device, db),
+                        id: batchID << 16 | Int64(index), time: Self.date(entry.time), device: try lookup.device(entry.device, db),
                         client: entry.client.description, name: try lookup.name(entry.name, db) ?? "?", type: Int(entry.type),
                         disposition: entry.label, list: rule?.list, rule: rule?.rule, vendor: rule?.vendor,
                         cname: try lookup.name(entry.cname, db)))

@@ -95,7 +95,7 @@ extension StatsStore {
         var rules: [Int64: (vendor: String?, category: String?)] = [:]
         let batches = try Row.fetchCursor(db, sql: "SELECT entries, overflow FROM attempt_batches WHERE id > ? ORDER BY id", arguments: [through])
         while let batch = try batches.next() {
-            for (entry, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]) {
+            for (entry, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]).counted {
                 let key = StoredKey(hour: Int64(entry.time / 3600), device: entry.device, name: entry.name, disposition: entry.disposition)
                 if totals[key] == nil {
                     let blocked = entry.disposition == Disposition.blockedCode || entry.disposition == Disposition.blockedByCNAMECode
@@ -289,10 +289,12 @@ extension StatsStore {
             try catchUpAggregates(db)
             try db.execute(sql: "DELETE FROM attempt_batches WHERE last < ?", arguments: [cutoff])
             for row in try Row.fetchAll(db, sql: "SELECT id, entries, overflow FROM attempt_batches WHERE first < ?", arguments: [cutoff]) {
-                let kept = PackedBatch.decode(entries: row["entries"], overflow: row["overflow"]).filter { $0.entry.time >= cutoff }
+                var kept = PackedBatch.decode(entries: row["entries"], overflow: row["overflow"])
+                kept.logged.removeAll { $0.time < cutoff }
+                kept.overflow.removeAll { $0.entry.time < cutoff }
                 let rebuilt = PackedBatch.rebuild(kept)
                 try db.execute(sql: "UPDATE attempt_batches SET first = ?, count = ?, entries = ?, overflow = ? WHERE id = ?",
-                               arguments: [kept.isEmpty ? cutoff : rebuilt.first, rebuilt.count, rebuilt.entries, rebuilt.overflow, row["id"] as Int64])
+                               arguments: [rebuilt.count == 0 && kept.overflow.isEmpty ? cutoff : rebuilt.first, rebuilt.count, rebuilt.entries, rebuilt.overflow, row["id"] as Int64])
             }
             try db.execute(sql: "DELETE FROM name_hourly WHERE hour < ?", arguments: [cutoffHour])
             try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [cutoffHour])

@@ -35,7 +35,7 @@ import Testing
         #expect(first.count == 66_000 && rest.count == 4_000, "more than one batch row (65,536 entries each)")
         #expect(log.map(\.name) == sentNames && log.map(\.type) == sent.map { Int($0.type) })
         #expect(log.map(\.client) == sent.map { $0.client.description })
-        #expect(zip(log, sent).allSatisfy { abs($0.time.timeIntervalSince1970 - $1.time) < 1e-6 })
+        #expect(zip(log, sent).allSatisfy { abs($0.time.timeIntervalSince1970 - $1.time) <= 0.0005 }, "kept to the millisecond")
         #expect(zip(log, log.dropFirst()).allSatisfy { $0.id < $1.id })
         #expect(try report.lastLogID() == log.last!.id)
         #expect(try report.log(after: try report.logID(back: 10)).map(\.name) == Array(sentNames.suffix(10)))
@@ -111,15 +111,22 @@ import Testing
         #expect(try report.device("10.0.0.2", Self.everything).endpoints.first?.count == 26, "nothing counted twice")
     }
 
-    @Test func entriesRoundTripBothAddressFamilies() {
+    @Test func entriesRoundTripBothAddressFamiliesAndADamagedRowStops() {
         let entries = [
             AttemptEntry(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
             AttemptEntry(time: 1_790_000_001.5, device: 4, name: 1, cname: 2, rule: 0, type: 28, disposition: 4, client: IPAddress("fd00::1c9")!),
+            AttemptEntry(time: 1_790_000_000.001, device: 4, name: 5_000_000_000, cname: 0, rule: 0, type: 1, disposition: 0, client: IPAddress("fd00::1c9")!),
+            AttemptEntry(time: 1_000.0, device: 1, name: 1, cname: 0, rule: 0, type: 1, disposition: 8, client: IPAddress("10.0.0.1")!),
         ]
-        var bytes: [UInt8] = []
-        for entry in entries { entry.append(to: &bytes) }
-        #expect(bytes.count == 2 * AttemptEntry.size)
-        let decoded = bytes.withUnsafeBytes { raw in (0..<3).map { AttemptEntry.decode(raw, at: $0) } }
-        #expect(decoded == [entries[0], entries[1], nil])
+        var batch = PackedBatch()
+        for entry in entries { batch.add(entry) }
+        batch.addOverflow(entries[0], count: 1_234)
+        let packed = batch.stored
+        #expect(PackedBatch.entries(packed.entries) == entries)
+        let overflow = PackedBatch.decode(entries: packed.entries, overflow: packed.overflow).overflow
+        #expect(overflow.count == 1 && overflow.first?.entry == entries[0] && overflow.first?.count == 1_234)
+        #expect(packed.entries.count < 2 * 44, "about 8 bytes for an entry like the one before it, not 44")
+        #expect(PackedBatch.entries(packed.entries.dropLast(3)) == Array(entries.prefix(3)), "a cut row keeps what is whole")
+        #expect(PackedBatch.entries(Data([0xFF, 0xFF, 0xFF])).isEmpty)
     }
 }
