@@ -33,27 +33,39 @@ extension StatsStore {
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
             var clients: [IPAddress: ClientActivity] = [:]
             raw.reset()
-            var current = (address: IPAddress.v4(0), device: Int64(-1))
+            // The client and the (hour, device) of the record before: most records share them, and these
+            // dictionaries are only touched when they change.
+            var current = (address: IPAddress.v4(0), activity: ClientActivity(device: -1, last: 0))
+            var counting = (key: HourDevice(hour: -1, device: -1), queries: 0, blocked: 0)
+            func noteCounts() {
+                guard counting.queries > 0 else { return }
+                modify(&hourlyCounts[counting.key, default: (0, 0)]) { counts in
+                    counts.queries += counting.queries
+                    counts.blocked += counting.blocked
+                }
+                counting.queries = 0
+                counting.blocked = 0
+            }
             try batch.withUnsafeBufferPointer { batch in
                 for record in batch.indices {
                     let time = batch[record].time
                     let address = batch[record].client
-                    if current.device < 0 || address != current.address {
-                        if let known = clients[address]?.device {
-                            current = (address, known)
-                        } else {
-                            current = (address, try deviceID(identity(address), time: time, db: db, cache: &ids.devices))
-                            clients[address] = ClientActivity(device: current.device, last: time)
-                        }
+                    if current.activity.device < 0 || address != current.address {
+                        if current.activity.device >= 0 { clients[current.address] = current.activity }
+                        let activity = try clients[address] ?? ClientActivity(
+                            device: deviceID(identity(address), time: time, db: db, cache: &ids.devices), last: time)
+                        current = (address, activity)
                     }
-                    let device = current.device
-                    modify(&clients[address]!) { $0.last = max($0.last, time) }
+                    let device = current.activity.device
+                    current.activity.last = max(current.activity.last, time)
                     let hour = Int64(time / 3600)
                     let blocked = batch[record].blocked
-                    modify(&hourlyCounts[HourDevice(hour: hour, device: device), default: (0, 0)]) { counts in
-                        counts.queries += 1
-                        if blocked { counts.blocked += 1 }
+                    if counting.key.hour != hour || counting.key.device != device {
+                        noteCounts()
+                        counting.key = HourDevice(hour: hour, device: device)
                     }
+                    counting.queries += 1
+                    if blocked { counting.blocked += 1 }
                     guard privacy == .all || (privacy == .blocked && blocked) else { continue }
 
                     let code = batch[record].code
@@ -68,6 +80,8 @@ extension StatsStore {
                     if raw.isFull { try raw.insert(db) }
                 }
             }
+            if current.activity.device >= 0 { clients[current.address] = current.activity }
+            noteCounts()
             for (slot, count) in table.takeOverflow() {
                 let entry = table.entries[slot]
                 raw.addOverflow(AttemptEntry(time: entry.last, device: entry.device, name: entry.name, cname: entry.cname, rule: entry.rule,
