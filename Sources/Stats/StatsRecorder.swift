@@ -6,7 +6,7 @@ import Resolver
 /// queue is full the record is dropped and counted, never silently lost and never waited for.
 public final class StatsRecorder: AnswerObserver, @unchecked Sendable {
     private struct Queue {
-        var records: [AttemptRecord] = []
+        var records = RecordBatch()
         var dropped = 0
     }
 
@@ -18,16 +18,23 @@ public final class StatsRecorder: AnswerObserver, @unchecked Sendable {
     }
 
     public func observe(_ request: Request, _ answer: Answer) {
-        let record = AttemptRecord(
-            time: Date().timeIntervalSince1970, client: request.client, name: request.query.name,
-            type: request.query.type.rawValue, disposition: answer.disposition)
+        let time = Self.now()
         queue.withLock { queue in
             if queue.records.count < capacity {
-                queue.records.append(record)
+                queue.records.append(time: time, client: request.client, name: request.query.name,
+                                     type: request.query.type.rawValue, disposition: answer.disposition)
             } else {
                 queue.dropped += 1
             }
         }
+    }
+
+    /// The wall clock from the kernel's coarse copy (a few milliseconds' resolution, which is all the log
+    /// shows), at a fraction of `Date()`'s cost on the answering path.
+    static func now() -> Double {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME_COARSE, &spec)
+        return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
     /// Queues records made elsewhere (tests, imports), with the same bound.
@@ -41,9 +48,8 @@ public final class StatsRecorder: AnswerObserver, @unchecked Sendable {
 
     /// Everything queued so far, and how many records were dropped since the last take. The queue is swapped
     /// for one allocated outside the lock, so the answering thread never waits behind an allocation.
-    func take() -> (records: [AttemptRecord], dropped: Int) {
-        var taken: [AttemptRecord] = []
-        taken.reserveCapacity(lastTaken)
+    func take() -> (records: RecordBatch, dropped: Int) {
+        var taken = RecordBatch(reserving: lastTaken)
         var dropped = 0
         queue.withLock { queue in
             swap(&queue.records, &taken)

@@ -23,7 +23,7 @@ extension StatsStore {
     /// `table` also keeps each key's raw count for the storm cap (past `rawPerNameHour` only counted); `raw`
     /// is the packed log's buffer, kept from one flush to the next.
     func write(
-        _ batch: [AttemptRecord], identity: (IPAddress) -> DeviceDirectory.Identity, dropped: Int,
+        _ batch: RecordBatch, identity: (IPAddress) -> DeviceDirectory.Identity, dropped: Int,
         privacy: StatsSettings.Privacy, table: inout NameHourTable, raw: inout PackedBatch, rawPerNameHour: Int, ids: inout KnownIDs,
         aggregate: (_ pendingKeys: Int) -> Bool
     ) throws -> Bool {
@@ -46,10 +46,10 @@ extension StatsStore {
                 counting.queries = 0
                 counting.blocked = 0
             }
-            try batch.withUnsafeBufferPointer { batch in
-                for record in batch.indices {
-                    let time = batch[record].time
-                    let address = batch[record].client
+            try batch.records.withUnsafeBufferPointer { records in
+                for record in records.indices {
+                    let time = records[record].time
+                    let address = records[record].client
                     if current.activity.device < 0 || address != current.address {
                         if current.activity.device >= 0 { clients[current.address] = current.activity }
                         let activity = try clients[address] ?? ClientActivity(
@@ -59,7 +59,7 @@ extension StatsStore {
                     let device = current.activity.device
                     current.activity.last = max(current.activity.last, time)
                     let hour = Int64(time / 3600)
-                    let blocked = batch[record].blocked
+                    let blocked = records[record].blocked
                     if counting.key.hour != hour || counting.key.device != device {
                         noteCounts()
                         counting.key = HourDevice(hour: hour, device: device)
@@ -68,15 +68,15 @@ extension StatsStore {
                     if blocked { counting.blocked += 1 }
                     guard privacy == .all || (privacy == .blocked && blocked) else { continue }
 
-                    let code = batch[record].code
-                    let key = NameHourTable.Key(nameHash: batch[record].nameHash, hour: hour, device: device, disposition: code)
-                    let slot = try table.slot(for: key) ?? table.add(newEntry(batch[record], hour: hour, device: device, db: db, ids: &ids), for: key)
+                    let code = records[record].code
+                    let key = NameHourTable.Key(nameHash: records[record].nameHash, hour: hour, device: device, disposition: code)
+                    let slot = try table.slot(for: key) ?? table.add(newEntry(records[record], in: batch, hour: hour, device: device, db: db, ids: &ids), for: key)
                     guard table.count(slot, at: time, rawLimit: rawPerNameHour) else { continue }
                     let entry = table.entries[slot]
                     // A later CNAME for the same key can differ from the first; the raw entry keeps its own.
-                    let cname = code == Disposition.blockedByCNAMECode ? try batch[record].cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : 0
+                    let cname = code == Disposition.blockedByCNAMECode ? try batch.cname(records[record]).map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : 0
                     raw.add(AttemptEntry(time: time, device: device, name: entry.name, cname: cname, rule: entry.rule,
-                                         type: batch[record].type, disposition: code, client: address))
+                                         type: records[record].type, disposition: code, client: address))
                     if raw.isFull { try raw.insert(db) }
                 }
             }
@@ -136,13 +136,15 @@ extension StatsStore {
     }
 
     /// What a key needs once: its name's id, what matched, the CNAME, the vendor.
-    private func newEntry(_ record: AttemptRecord, hour: Int64, device: Int64, db: Database, ids: inout KnownIDs) throws -> NameHourTable.Entry {
-        let match = record.outcome.listMatch
+    private func newEntry(_ record: RecordBatch.Record, in batch: RecordBatch, hour: Int64, device: Int64, db: Database,
+                          ids: inout KnownIDs) throws -> NameHourTable.Entry {
+        let match = batch.match(record)
+        let vendor = match.map { $0.list.vendor.isEmpty ? "(unknown)" : $0.list.vendor } ?? "(unknown)"
         return NameHourTable.Entry(
-            hour: hour, device: device, name: try nameID(record.domain, db: db, ids: &ids), disposition: record.code,
+            hour: hour, device: device, name: try nameID(batch.name(record), db: db, ids: &ids), disposition: record.code,
             rule: try match.map { try ruleID($0, db: db, cache: &ids.rules) } ?? 0,
-            cname: try record.cname.map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0,
-            vendor: record.blocked ? record.vendor ?? "(unknown)" : nil, category: record.blocked ? record.category ?? "" : nil)
+            cname: try batch.cname(record).map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0,
+            vendor: record.blocked ? vendor : nil, category: record.blocked ? match?.list.category ?? "" : nil)
     }
 
     /// Last seen, for each device and each of its addresses.

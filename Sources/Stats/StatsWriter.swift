@@ -19,7 +19,7 @@ public final class StatsWriter: @unchecked Sendable {
     private let lock = NSLock()
     private var stopped = false
     private var thread: Thread?
-    private var waiting: [AttemptRecord] = []
+    private var waiting = RecordBatch()
     private var unrecordedDrops = 0
     private var totalDropped = 0
     /// Per (hour, device, name, outcome): ids, the storm cap's count, what is not written yet.
@@ -81,10 +81,11 @@ public final class StatsWriter: @unchecked Sendable {
         let (records, dropped) = recorder.take()
         totalDropped += dropped
         unrecordedDrops += dropped
-        if waiting.isEmpty { waiting = records } else { waiting += records }
-        if waiting.count > settings.queueCapacity {
-            unrecordedDrops += waiting.count - settings.queueCapacity
-            waiting.removeFirst(waiting.count - settings.queueCapacity)
+        if waiting.isEmpty {
+            waiting = records
+        } else {
+            // Records still waiting from a failed write, then these, within the queue's bound.
+            unrecordedDrops += waiting.append(contentsOf: records, limit: settings.queueCapacity).dropped
         }
         let hour = Int64(now / 3600)
         if hour != tableHour || table.count > KnownIDs.nameLimit {
@@ -114,7 +115,7 @@ public final class StatsWriter: @unchecked Sendable {
                 waiting, identity: { devices.identity(for: $0, now: now) }, dropped: unrecordedDrops, privacy: settings.privacy,
                 table: &table, raw: &raw, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids,
                 aggregate: { aggregateDue || $0 <= keysPerFlush })
-            waiting.removeAll()
+            waiting = RecordBatch()
             if aggregated {
                 table.written()
                 lastAggregated = now
