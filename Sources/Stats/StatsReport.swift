@@ -210,20 +210,28 @@ public struct StatsReport: Sendable {
     public func domain(_ name: String, _ window: StatsWindow) throws -> [DomainAttempt] {
         let name = name.lowercased().hasSuffix(".") ? String(name.lowercased().dropLast()) : name.lowercased()
         return try store.database.read { db in
-            try Row.fetchAll(db, sql: """
+            let ids = try Int64.fetchAll(db, sql: "SELECT id FROM names WHERE name = ? OR substr(name, -length(?) - 1) = '.' || ?",
+                                         arguments: [name, name, name])
+            guard !ids.isEmpty else { return [] }
+            // A few names: through the index on name_id (a name over a month of 10M attempts in 0.06 s, not
+            // 1 s). Hundreds (a suffix like "com"): the index would visit rows one by one; read the window.
+            let byName = ids.count <= Self.namesThroughIndex ? "h.name_id" : "+h.name_id"
+            return try Row.fetchAll(db, sql: """
                 SELECT h.device_id, coalesce(d.name, d.mac, d.key) AS device, n.name, h.disposition, r.vendor,
                        sum(h.count) AS count, min(h.first) AS first, max(h.last) AS last
                 FROM name_hourly h JOIN names n ON n.id = h.name_id JOIN devices d ON d.id = h.device_id
                 LEFT JOIN rules r ON r.id = h.rule_id
-                WHERE (n.name = ? OR substr(n.name, -length(?) - 1) = '.' || ?) AND h.hour BETWEEN ? AND ?
+                WHERE \(byName) IN (\(ids.map(String.init).joined(separator: ","))) AND h.hour BETWEEN ? AND ?
                 GROUP BY h.device_id, h.name_id, h.disposition ORDER BY count DESC
-                """, arguments: [name, name, name, window.firstHour, window.lastHour]).map { row in
+                """, arguments: [window.firstHour, window.lastHour]).map { row in
                 DomainAttempt(device: Self.deviceLabel(row["device"]), deviceId: row["device_id"], name: row["name"],
                               disposition: row["disposition"], vendor: row["vendor"], count: row["count"],
                               firstSeen: Self.date(row["first"]), lastSeen: Self.date(row["last"]))
             }
         }
     }
+
+    static let namesThroughIndex = 200
 
     public func top(_ window: StatsWindow, limit: Int = 10) throws -> Top {
         try store.database.read { db in

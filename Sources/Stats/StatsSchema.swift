@@ -116,6 +116,8 @@ enum StatsSchema {
                     last REAL NOT NULL,
                     PRIMARY KEY (hour, device_id, name_id, disposition)
                 ) WITHOUT ROWID;
+                -- `hush stats domain`: one entry per key and hour, so it costs the writer nothing per query.
+                CREATE INDEX name_hourly_by_name ON name_hourly(name_id, hour);
                 INSERT OR IGNORE INTO names (name)
                     SELECT name FROM hourly UNION SELECT cname FROM hourly WHERE cname IS NOT NULL
                     UNION SELECT name FROM attempts UNION SELECT cname FROM attempts WHERE cname IS NOT NULL;

@@ -111,6 +111,25 @@ import Testing
         #expect(try report.device("10.0.0.2", Self.everything).endpoints.first?.count == 26, "nothing counted twice")
     }
 
+    @Test func aDomainAnswersTheSameThroughTheIndexAndThroughTheWindow() throws {
+        let path = StatsTests.databasePath()
+        var settings = StatsSettings(path: path)
+        settings.privacy = .all
+        let writer = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
+                                 devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
+        let now = Date().timeIntervalSince1970
+        let many = StatsReport.namesThroughIndex + 50
+        writer.recorder.enqueue((0..<many).map { AttemptRecord(time: now, client: IPAddress("10.0.0.\(1 + $0 % 3)")!, name: "n\($0).wide.test", type: 1, disposition: .cached) }
+            + [AttemptRecord(time: now, client: IPAddress("10.0.0.1")!, name: "narrow.test", type: 1, disposition: .cached)])
+        writer.flush()
+        let report = StatsReport(store: try StatsStore.openForReading(path: path))
+        let wide = try report.domain("wide.test", Self.everything)
+        #expect(wide.count == many && Set(wide.map(\.name)).count == many && wide.allSatisfy { $0.count == 1 })
+        #expect(try report.domain("test", Self.everything).count == many + 1)
+        #expect(try report.domain("narrow.test.", Self.everything).map(\.name) == ["narrow.test"])
+        #expect(try report.domain("nobody.test", Self.everything).isEmpty)
+    }
+
     @Test func entriesRoundTripBothAddressFamiliesAndADamagedRowStops() {
         let entries = [
             AttemptEntry(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
