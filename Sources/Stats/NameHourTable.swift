@@ -5,7 +5,7 @@
 struct NameHourTable {
     /// The name by its length and bytes hashed (Swift's hash, seeded at random per process, so names
     /// cannot be crafted to collide): comparing the bytes themselves cost a cache miss per query.
-    struct Key: Hashable {
+    struct Key: Equatable {
         var nameHash: Int
         var hour: Int64
         var device: Int64
@@ -40,7 +40,7 @@ struct NameHourTable {
         }
     }
 
-    private var slots: [Key: Int] = [:]
+    private var slots = KeyIndex()
     private(set) var entries: [Entry] = []
     /// Slots with attempts not yet in `name_hourly`.
     private(set) var pendingSlots: [Int] = []
@@ -49,11 +49,11 @@ struct NameHourTable {
 
     var count: Int { entries.count }
 
-    func slot(for key: Key) -> Int? { slots[key] }
+    func slot(for key: Key) -> Int? { slots.slot(for: key) }
 
     mutating func add(_ entry: Entry, for key: Key) -> Int {
         entries.append(entry)
-        slots[key] = entries.count - 1
+        slots.insert(key, slot: entries.count - 1)
         return entries.count - 1
     }
 
@@ -100,7 +100,7 @@ struct NameHourTable {
     /// At a new hour, after a failed commit (its counts will be made again from the waiting records), or
     /// when a storm of names has made the table too big: start over.
     mutating func removeAll() {
-        slots.removeAll()
+        slots = KeyIndex()
         entries.removeAll()
         pendingSlots.removeAll()
         overflowSlots.removeAll()

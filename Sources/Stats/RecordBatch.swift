@@ -34,6 +34,16 @@ struct RecordBatch {
         names.reserveCapacity(count * 32)
     }
 
+    /// Empty, keeping the buffers, with room for at least `count` records.
+    mutating func removeAll(reservingAtLeast count: Int) {
+        records.removeAll(keepingCapacity: true)
+        names.removeAll(keepingCapacity: true)
+        matches.removeAll(keepingCapacity: true)
+        cnames.removeAll(keepingCapacity: true)
+        records.reserveCapacity(count)
+        names.reserveCapacity(count * 32)
+    }
+
     var count: Int { records.count }
     var isEmpty: Bool { records.isEmpty }
 

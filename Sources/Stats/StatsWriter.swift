@@ -20,6 +20,8 @@ public final class StatsWriter: @unchecked Sendable {
     private var stopped = false
     private var thread: Thread?
     private var waiting = RecordBatch()
+    /// Last flush's records, emptied: the recorder's next queue (see `StatsRecorder.take`).
+    private var spare = RecordBatch()
     private var unrecordedDrops = 0
     private var totalDropped = 0
     /// Per (hour, device, name, outcome): ids, the storm cap's count, what is not written yet.
@@ -70,7 +72,7 @@ public final class StatsWriter: @unchecked Sendable {
     }
 
     /// Per-name totals wait when many keys are pending (see `StatsSettings.aggregateKeysPerFlush`), unless forced.
-    func flush(forceAggregates: Bool) {
+    public func flush(forceAggregates: Bool) {
         lock.lock()
         defer { lock.unlock() }
         let now = Date().timeIntervalSince1970
@@ -78,7 +80,7 @@ public final class StatsWriter: @unchecked Sendable {
             devices.refresh(now: now)
             refreshDevices = false
         }
-        let (records, dropped) = recorder.take()
+        let (records, dropped) = recorder.take(swapping: &spare)
         totalDropped += dropped
         unrecordedDrops += dropped
         if waiting.isEmpty {
@@ -115,7 +117,7 @@ public final class StatsWriter: @unchecked Sendable {
                 waiting, identity: { devices.identity(for: $0, now: now) }, dropped: unrecordedDrops, privacy: settings.privacy,
                 table: &table, raw: &raw, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids,
                 aggregate: { aggregateDue || $0 <= keysPerFlush })
-            waiting = RecordBatch()
+            swap(&waiting, &spare)
             if aggregated {
                 table.written()
                 lastAggregated = now
