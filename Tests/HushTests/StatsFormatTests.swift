@@ -130,6 +130,18 @@ import Testing
         #expect(try report.domain("nobody.test", Self.everything).isEmpty)
     }
 
+    @Test func theKeyIndexFindsEveryKeyThroughGrowthAndCollisions() {
+        var index = KeyIndex(capacity: 8)
+        let keys: [NameHourTable.Key] = (0..<5_000).map { (i: Int) -> NameHourTable.Key in
+            let nameHash = i % 7 == 0 ? 42 : i &* 0x5851_F42D   // every seventh key shares one hash
+            return NameHourTable.Key(nameHash: nameHash, hour: Int64(i % 3), device: Int64(i / 7), disposition: UInt8(i % 9))
+        }
+        for (slot, key) in keys.enumerated() { index.insert(key, slot: slot) }
+        #expect(index.count == keys.count)
+        #expect(keys.indices.allSatisfy { (slot: Int) -> Bool in index.slot(for: keys[slot]) == slot })
+        #expect(index.slot(for: NameHourTable.Key(nameHash: 42, hour: 9, device: 9, disposition: 9)) == nil)
+    }
+
     @Test func entriesRoundTripBothAddressFamiliesAndADamagedRowStops() {
         let entries = [
             AttemptEntry(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
