@@ -1,12 +1,14 @@
 import Blocklist
 import DNSWire
+import Glibc
 import Resolver
 import Sockets
 
 /// Answered queries on their way from the answering path to the writer, kept without reference counts:
-/// each record is plain data, names are copied into one byte buffer, and what matched is stored once per
-/// run of records that share it. A record that held the name's array and the disposition cost reference
-/// counting on both threads and a free on the writer's: a third of the writer's time.
+/// each record is plain data, names and rule texts are copied into one byte buffer (a rule again only
+/// when it differs from the record before's), and a list is stored once per run of records that share
+/// it. A record that held the name's array and the disposition cost reference counting on both threads
+/// and a free on the writer's: a third of the writer's time.
 struct RecordBatch {
     /// One answered query. Trivial, so appending and discarding records is copying bytes.
     struct Record {
@@ -20,64 +22,77 @@ struct RecordBatch {
         var type: UInt16
         var code: UInt8
         var blocked: Bool
-        var match: Int32      // index in `matches`, -1: none
+        var list: Int32       // index in `lists`, -1: no match
+        var ruleStart: Int32  // the rule's text in `text`
+        var ruleLength: Int32
         var cname: Int32      // index in `cnames`, -1: none
     }
 
     private(set) var records: [Record] = []
-    private(set) var names: [UInt8] = []
-    private(set) var matches: [ListMatch] = []
+    /// Names and rule texts, back to back.
+    private(set) var text: [UInt8] = []
+    private(set) var lists: [ListInfo] = []
     private(set) var cnames: [String] = []
 
     init(reserving count: Int = 0) {
         records.reserveCapacity(count)
-        names.reserveCapacity(count * 32)
+        text.reserveCapacity(count * 32)
     }
 
     /// Empty, keeping the buffers, with room for at least `count` records.
     mutating func removeAll(reservingAtLeast count: Int) {
         records.removeAll(keepingCapacity: true)
-        names.removeAll(keepingCapacity: true)
-        matches.removeAll(keepingCapacity: true)
+        text.removeAll(keepingCapacity: true)
+        lists.removeAll(keepingCapacity: true)
         cnames.removeAll(keepingCapacity: true)
         records.reserveCapacity(count)
-        names.reserveCapacity(count * 32)
+        text.reserveCapacity(count * 40)
     }
 
     var count: Int { records.count }
     var isEmpty: Bool { records.isEmpty }
 
     mutating func append(time: Double, client: IPAddress, name: DomainName, type: UInt16, disposition: Disposition) {
-        let nameStart = Int32(truncatingIfNeeded: names.count)
+        let nameStart = Int32(truncatingIfNeeded: text.count)
         let nameHash = name.bytes.withUnsafeBytes { bytes in
-            names.append(contentsOf: bytes)
+            text.append(contentsOf: bytes)
             var hasher = Hasher()
             hasher.combine(bytes.count)
             hasher.combine(bytes: bytes)
             return hasher.finalize()
         }
-        var match: Int32 = -1
-        var cname: Int32 = -1
+        var record = Record(
+            time: time, client: client, nameHash: nameHash, nameStart: nameStart, nameLength: Int32(name.bytes.count),
+            type: type, code: disposition.code, blocked: disposition.isBlocked, list: -1, ruleStart: 0, ruleLength: 0, cname: -1)
         switch disposition {
         case .blocked(let hit):
-            match = index(of: hit)
+            note(hit, in: &record)
         case .blockedByCNAME(let target, let hit):
-            match = index(of: hit)
+            note(hit, in: &record)
             cnames.append(target)
-            cname = Int32(cnames.count - 1)
+            record.cname = Int32(cnames.count - 1)
         default:
             break
         }
-        records.append(Record(
-            time: time, client: client, nameHash: nameHash, nameStart: nameStart, nameLength: Int32(name.bytes.count),
-            type: type, code: disposition.code, blocked: disposition.isBlocked, match: match, cname: cname))
+        records.append(record)
     }
 
-    /// Consecutive blocked answers mostly come from the same rule: it is stored again only when it changes.
-    private mutating func index(of match: ListMatch) -> Int32 {
-        if let last = matches.last, last == match { return Int32(matches.count - 1) }
-        matches.append(match)
-        return Int32(matches.count - 1)
+    /// What matched: the list once per run of records from the same list, the rule's text again only when
+    /// it differs from the last record's.
+    private mutating func note(_ match: ListMatch, in record: inout Record) {
+        if lists.last != match.list { lists.append(match.list) }
+        record.list = Int32(lists.count - 1)
+        var rule = match.rule
+        rule.withUTF8 { rule in
+            if let last = records.last, last.list >= 0, rule.count > 0, Int(last.ruleLength) == rule.count,
+               text.withUnsafeBytes({ memcmp($0.baseAddress! + Int(last.ruleStart), rule.baseAddress!, rule.count) == 0 }) {
+                record.ruleStart = last.ruleStart
+            } else {
+                record.ruleStart = Int32(truncatingIfNeeded: text.count)
+                text.append(contentsOf: rule)
+            }
+            record.ruleLength = Int32(rule.count)
+        }
     }
 
     mutating func append(_ record: AttemptRecord) {
@@ -87,15 +102,16 @@ struct RecordBatch {
     /// Another batch's records after these (records that waited through a failed write, then new ones).
     mutating func append(contentsOf other: RecordBatch, limit: Int) -> (kept: Int, dropped: Int) {
         let kept = max(0, min(other.count, limit - count))
-        let nameOffset = Int32(truncatingIfNeeded: names.count)
-        let matchOffset = Int32(matches.count)
+        let textOffset = Int32(truncatingIfNeeded: text.count)
+        let listOffset = Int32(lists.count)
         let cnameOffset = Int32(cnames.count)
-        names += other.names
-        matches += other.matches
+        text += other.text
+        lists += other.lists
         cnames += other.cnames
         for var record in other.records.prefix(kept) {
-            record.nameStart += nameOffset
-            if record.match >= 0 { record.match += matchOffset }
+            record.nameStart += textOffset
+            record.ruleStart += textOffset
+            if record.list >= 0 { record.list += listOffset }
             if record.cname >= 0 { record.cname += cnameOffset }
             records.append(record)
         }
@@ -104,9 +120,14 @@ struct RecordBatch {
 
     func name(_ record: Record) -> DomainName {
         let start = Int(record.nameStart)
-        return DomainName(bytes: Array(names[start..<(start + Int(record.nameLength))]))
+        return DomainName(bytes: Array(text[start..<(start + Int(record.nameLength))]))
     }
 
-    func match(_ record: Record) -> ListMatch? { record.match >= 0 ? matches[Int(record.match)] : nil }
+    func match(_ record: Record) -> ListMatch? {
+        guard record.list >= 0 else { return nil }
+        let start = Int(record.ruleStart)
+        return ListMatch(list: lists[Int(record.list)], rule: String(decoding: text[start..<(start + Int(record.ruleLength))], as: UTF8.self))
+    }
+
     func cname(_ record: Record) -> String? { record.cname >= 0 ? cnames[Int(record.cname)] : nil }
 }
