@@ -246,11 +246,10 @@ extension StatsStore {
     /// The id of a device, created on first sight; its name and MAC are kept current.
     private func deviceID(_ identity: DeviceDirectory.Identity, time: Double, db: Database, cache: inout [DeviceDirectory.Identity: Int64]) throws -> Int64 {
         if let id = cache[identity] { return id }
-        try db.execute(sql: """
+        let id = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO devices (key, mac, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac)
-            """, arguments: [identity.key, identity.mac, identity.name, time, time])
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM devices WHERE key = ?", arguments: [identity.key])!
+            ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac) RETURNING id
+            """), arguments: [identity.key, identity.mac, identity.name, time, time])!
         cache[identity] = id
         return id
     }
@@ -270,11 +269,11 @@ extension StatsStore {
     private func ruleID(_ match: ListMatch, db: Database, cache: inout [RuleKey: Int64]) throws -> Int64 {
         let key = RuleKey(list: match.list.label, rule: match.rule)
         if let id = cache[key] { return id }
-        try db.execute(sql: """
+        // One prepared statement, kept: a list of thousands of rules meets thousands of new ones at start.
+        let id = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO rules (list, rule, vendor, category) VALUES (?, ?, ?, ?)
-            ON CONFLICT (list, rule) DO UPDATE SET vendor = excluded.vendor, category = excluded.category
-            """, arguments: [key.list, key.rule, match.list.vendor.isEmpty ? nil : match.list.vendor, match.list.category])
-        let id = try Int64.fetchOne(db, sql: "SELECT id FROM rules WHERE list = ? AND rule = ?", arguments: [key.list, key.rule])!
+            ON CONFLICT (list, rule) DO UPDATE SET vendor = excluded.vendor, category = excluded.category RETURNING id
+            """), arguments: [key.list, key.rule, match.list.vendor.isEmpty ? nil : match.list.vendor, match.list.category])!
         cache[key] = id
         return id
     }

@@ -1,3 +1,4 @@
+import CHushSocket
 import Foundation
 import GRDB
 import Logging
@@ -50,6 +51,7 @@ public final class StatsWriter: @unchecked Sendable {
 
     public func start() {
         let thread = Thread { [self] in
+            Self.yieldToAnswering()
             while !isStopped {
                 usleep(useconds_t(settings.flushMilliseconds * 1000))
                 flush(forceAggregates: false)
@@ -58,6 +60,13 @@ public final class StatsWriter: @unchecked Sendable {
         thread.name = "hush-stats"
         self.thread = thread
         thread.start()
+    }
+
+    /// The writer's thread is marked a batch job at a lower priority: when the answering threads have every
+    /// core busy, its wake-ups do not preempt them (they did, in bursts, twice a second). It still gets its
+    /// few percent of a core, and all of an idle one.
+    private static func yieldToAnswering() {
+        _ = chush_lower_thread_priority(5)
     }
 
     private var isStopped: Bool {
