@@ -2,10 +2,6 @@
 // upsert itself. Statement handles come from GRDB's own prepared statements.
 #include <sqlite3.h>
 
-static inline void hush_bind_text(sqlite3_stmt *s, int i, const char *text, int length) {
-    if (text) sqlite3_bind_text(s, i, text, length, SQLITE_TRANSIENT); else sqlite3_bind_null(s, i);
-}
-
 // For NOT NULL columns: an empty string arrives as NULL from Swift and is bound as "".
 static inline void hush_bind_required(sqlite3_stmt *s, int i, const char *text, int length) {
     sqlite3_bind_text(s, i, text ? text : "", text ? length : 0, SQLITE_TRANSIENT);

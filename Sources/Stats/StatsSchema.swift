@@ -95,7 +95,7 @@ enum StatsSchema {
                     id INTEGER PRIMARY KEY,
                     name TEXT NOT NULL UNIQUE
                 );
-                CREATE TABLE attempt_batches (         -- one row per flush: AttemptEntry records, 44 bytes each
+                CREATE TABLE attempt_batches (         -- one row per flush: AttemptEncoder entries, about 6 bytes each
                     id INTEGER PRIMARY KEY,
                     first REAL NOT NULL,
                     last REAL NOT NULL,

@@ -28,7 +28,7 @@ extension StatsStore {
         aggregate: (_ pendingKeys: Int) -> Bool
     ) throws -> Bool {
         try database.write { db in
-            // Per record: the last client and hour are remembered, one lookup in `table`, and 44 bytes
+            // Per record: the last client and hour are remembered, one lookup in `table`, and a few bytes
             // appended to the packed log. Ids, strings and vendors are worked out once per key.
             var hourlyCounts: [HourDevice: (queries: Int, blocked: Int)] = [:]
             var clients: [IPAddress: ClientActivity] = [:]
