@@ -257,9 +257,11 @@ extension StatsStore {
     /// The id of a name, stored on first sight.
     private func nameID(_ name: DomainName, db: Database, ids: inout KnownIDs) throws -> Int64 {
         if let id = ids.names[name] { return id }
-        let id = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO names (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = excluded.name RETURNING id
-            """), arguments: [name.description])!
+        // Looked up first: after a restart or retention most names are known, and an upsert would rewrite
+        // their pages.
+        let text = name.description
+        let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM names WHERE name = ?"), arguments: [text])
+            ?? Int64.fetchOne(db.cachedStatement(sql: "INSERT INTO names (name) VALUES (?) RETURNING id"), arguments: [text])!
         if ids.names.count >= KnownIDs.nameLimit { ids.names.removeAll() }
         ids.names[name] = id
         return id
