@@ -254,14 +254,15 @@ extension StatsStore {
         return id
     }
 
-    /// The id of a name, stored on first sight.
+    /// The id of a name, stored on first sight. Looked up first: after a restart or retention most names
+    /// are known, and an upsert would rewrite their pages. Bound in C: thousands of new names arrive in a
+    /// fresh database's first second.
     private func nameID(_ name: DomainName, db: Database, ids: inout KnownIDs) throws -> Int64 {
         if let id = ids.names[name] { return id }
-        // Looked up first: after a restart or retention most names are known, and an upsert would rewrite
-        // their pages.
         let text = name.description
-        let id = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM names WHERE name = ?"), arguments: [text])
-            ?? Int64.fetchOne(db.cachedStatement(sql: "INSERT INTO names (name) VALUES (?) RETURNING id"), arguments: [text])!
+        let id = try Self.firstID(db.cachedStatement(sql: "SELECT id FROM names WHERE name = ?").sqliteStatement, [text])
+            ?? Self.firstID(db.cachedStatement(sql: "INSERT INTO names (name) VALUES (?) RETURNING id").sqliteStatement, [text])
+        guard let id else { throw StatsError.storage("storing a name failed") }
         if ids.names.count >= KnownIDs.nameLimit { ids.names.removeAll() }
         ids.names[name] = id
         return id
@@ -271,13 +272,27 @@ extension StatsStore {
     private func ruleID(_ match: ListMatch, db: Database, cache: inout [RuleKey: Int64]) throws -> Int64 {
         let key = RuleKey(list: match.list.label, rule: match.rule)
         if let id = cache[key] { return id }
-        // One prepared statement, kept: a list of thousands of rules meets thousands of new ones at start.
-        let id = try Int64.fetchOne(db.cachedStatement(sql: """
+        let statement = try db.cachedStatement(sql: """
             INSERT INTO rules (list, rule, vendor, category) VALUES (?, ?, ?, ?)
             ON CONFLICT (list, rule) DO UPDATE SET vendor = excluded.vendor, category = excluded.category RETURNING id
-            """), arguments: [key.list, key.rule, match.list.vendor.isEmpty ? nil : match.list.vendor, match.list.category])!
+            """).sqliteStatement
+        guard let id = try Self.firstID(statement, [key.list, key.rule, match.list.vendor.isEmpty ? nil : match.list.vendor, match.list.category]) else {
+            throw StatsError.storage("storing a rule failed")
+        }
         cache[key] = id
         return id
+    }
+
+    /// Binds `texts` in order, steps once, and returns the first column of the row, if there is one.
+    private static func firstID(_ statement: OpaquePointer, _ texts: [String?]) throws -> Int64? {
+        sqlite3_reset(statement)
+        defer { sqlite3_reset(statement) }
+        for (index, text) in texts.enumerated() { bind(statement, Int32(index + 1), text) }
+        switch sqlite3_step(statement) {
+        case SQLITE_ROW: return sqlite3_column_int64(statement, 0)
+        case SQLITE_DONE: return nil
+        case let status: throw StatsError.storage("write failed: \(String(cString: sqlite3_errstr(status)))")
+        }
     }
 
     static func add(_ amount: Int, to counter: String, _ db: Database) throws {

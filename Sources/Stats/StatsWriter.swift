@@ -28,7 +28,8 @@ public final class StatsWriter: @unchecked Sendable {
     /// Per (hour, device, name, outcome): ids, the storm cap's count, what is not written yet.
     private var table = NameHourTable()
     private var tableHour: Int64 = 0
-    private var lastAggregated = 0.0
+    /// Starts at creation, so a fresh start under load does not write every new name's total at once.
+    private var lastAggregated = Date().timeIntervalSince1970
     private var raw = PackedBatch()
     /// Raw batches may hold attempts the per-name totals lack (deferred, then a crash, a failure or a reset).
     private var needsCatchUp = true

@@ -89,7 +89,7 @@ import Testing
         let tv = IPAddress("10.0.0.2")!
         let crashed = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
                                   devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
-        crashed.flush(forceAggregates: false)   // the first flush (catching up on nothing) writes totals
+        crashed.flush(forceAggregates: false)   // the first flush: a catch-up on nothing
         crashed.recorder.enqueue((0..<25).map { AttemptRecord(time: now - Double($0), client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked) })
         crashed.flush(forceAggregates: false)
         crashed.recorder.enqueue([AttemptRecord(time: now, client: tv, name: "a.tracking.intl.miui.com", type: 28, disposition: blocked)])
