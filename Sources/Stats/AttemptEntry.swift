@@ -161,6 +161,9 @@ extension Disposition {
     static let blockedCode: UInt8 = 3
     static let blockedByCNAMECode: UInt8 = 4
 
+    /// `isBlocked` for a stored code.
+    static func isBlocked(code: UInt8) -> Bool { code == blockedCode || code == blockedByCNAMECode }
+
     /// The index of `label` in `AttemptEntry.labels`: the stored form, and a small dictionary key.
     var code: UInt8 {
         switch self {

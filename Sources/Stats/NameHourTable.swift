@@ -1,3 +1,4 @@
+import Resolver
 
 /// The writer's memory of the hours it is recording: per device, name and outcome, what was resolved once
 /// (ids, vendor), how many raw entries it has had (the storm cap), and what `name_hourly` has not been told
@@ -19,7 +20,9 @@ struct NameHourTable {
         let disposition: UInt8
         let rule: Int64        // 0: none
         let cname: Int64       // 0: none
-        let vendor: String?    // for blocked attempts only
+        /// For blocked attempts only, as `device_vendor_hourly` names them: "(unknown)" and "" when the
+        /// list gave none.
+        let vendor: String?
         let category: String?
         var raw = 0
         var pending = 0
@@ -35,8 +38,9 @@ struct NameHourTable {
             self.disposition = disposition
             self.rule = rule
             self.cname = cname
-            self.vendor = vendor
-            self.category = category
+            let blocked = Disposition.isBlocked(code: disposition)
+            self.vendor = blocked ? vendor.flatMap { $0.isEmpty ? nil : $0 } ?? "(unknown)" : nil
+            self.category = blocked ? category ?? "" : nil
         }
     }
 

@@ -48,7 +48,7 @@ struct PackedBatch {
                 return sqlite3_step(handle)
             }
         }
-        guard status == SQLITE_DONE else { throw StatsError.storage("writing the raw log failed: \(String(cString: sqlite3_errstr(status)))") }
+        guard status == SQLITE_DONE else { throw sqliteFailure(status, "writing the raw log") }
         reset()
     }
 

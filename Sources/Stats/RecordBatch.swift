@@ -21,7 +21,6 @@ struct RecordBatch {
         var nameLength: Int32
         var type: UInt16
         var code: UInt8
-        var blocked: Bool
         var list: Int32       // index in `lists`, -1: no match
         var ruleStart: Int32  // the rule's text in `text`
         var ruleLength: Int32
@@ -63,7 +62,7 @@ struct RecordBatch {
         }
         var record = Record(
             time: time, client: client, nameHash: nameHash, nameStart: nameStart, nameLength: Int32(name.bytes.count),
-            type: type, code: disposition.code, blocked: disposition.isBlocked, list: -1, ruleStart: 0, ruleLength: 0, cname: -1)
+            type: type, code: disposition.code, list: -1, ruleStart: 0, ruleLength: 0, cname: -1)
         switch disposition {
         case .blocked(let hit):
             note(hit, in: &record)

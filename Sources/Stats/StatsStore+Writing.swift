@@ -59,7 +59,7 @@ extension StatsStore {
                     let device = current.activity.device
                     current.activity.last = max(current.activity.last, time)
                     let hour = Int64(time / 3600)
-                    let blocked = records[record].blocked
+                    let blocked = Disposition.isBlocked(code: records[record].code)
                     if counting.key.hour != hour || counting.key.device != device {
                         noteCounts()
                         counting.key = HourDevice(hour: hour, device: device)
@@ -112,15 +112,13 @@ extension StatsStore {
             for (entry, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]).counted {
                 let key = StoredKey(hour: Int64(entry.time / 3600), device: entry.device, name: entry.name, disposition: entry.disposition)
                 if totals[key] == nil {
-                    let blocked = entry.disposition == Disposition.blockedCode || entry.disposition == Disposition.blockedByCNAMECode
-                    if blocked, rules[entry.rule] == nil {
+                    if Disposition.isBlocked(code: entry.disposition), rules[entry.rule] == nil {
                         let row = try Row.fetchOne(db, sql: "SELECT vendor, category FROM rules WHERE id = ?", arguments: [entry.rule])
                         rules[entry.rule] = (row?["vendor"], row?["category"])
                     }
                     var first = NameHourTable.Entry(
                         hour: key.hour, device: entry.device, name: entry.name, disposition: entry.disposition, rule: entry.rule,
-                        cname: entry.cname, vendor: blocked ? rules[entry.rule]?.vendor ?? "(unknown)" : nil,
-                        category: blocked ? rules[entry.rule]?.category ?? "" : nil)
+                        cname: entry.cname, vendor: rules[entry.rule]?.vendor, category: rules[entry.rule]?.category)
                     first.first = entry.time
                     first.last = entry.time
                     totals[key] = first
@@ -139,12 +137,11 @@ extension StatsStore {
     private func newEntry(_ record: RecordBatch.Record, in batch: RecordBatch, hour: Int64, device: Int64, db: Database,
                           ids: inout KnownIDs) throws -> NameHourTable.Entry {
         let match = batch.match(record)
-        let vendor = match.map { $0.list.vendor.isEmpty ? "(unknown)" : $0.list.vendor } ?? "(unknown)"
         return NameHourTable.Entry(
             hour: hour, device: device, name: try nameID(batch.name(record), db: db, ids: &ids), disposition: record.code,
             rule: try match.map { try ruleID($0, db: db, cache: &ids.rules) } ?? 0,
             cname: try batch.cname(record).map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0,
-            vendor: record.blocked ? vendor : nil, category: record.blocked ? match?.list.category ?? "" : nil)
+            vendor: match?.list.vendor, category: match?.list.category)
     }
 
     /// Last seen, for each device and each of its addresses.
@@ -238,9 +235,7 @@ extension StatsStore {
 
     private static func step(_ statement: OpaquePointer) throws {
         let status = sqlite3_step(statement)
-        guard status == SQLITE_DONE else {
-            throw StatsError.storage("write failed: \(String(cString: sqlite3_errstr(status)))")
-        }
+        guard status == SQLITE_DONE else { throw sqliteFailure(status, "a write") }
     }
 
     /// The id of a device, created on first sight; its name and MAC are kept current.
@@ -291,7 +286,7 @@ extension StatsStore {
         switch sqlite3_step(statement) {
         case SQLITE_ROW: return sqlite3_column_int64(statement, 0)
         case SQLITE_DONE: return nil
-        case let status: throw StatsError.storage("write failed: \(String(cString: sqlite3_errstr(status)))")
+        case let status: throw sqliteFailure(status, "a write")
         }
     }
 
@@ -368,6 +363,12 @@ private struct HourDevice: Hashable {
 private struct ClientActivity {
     var device: Int64
     var last: Double
+}
+
+/// A statement stepped in C that failed, as the error GRDB would have thrown: the writer recognises a
+/// corrupt database by its result code and moves it aside, whichever statement met the damage.
+func sqliteFailure(_ status: Int32, _ what: String) -> DatabaseError {
+    DatabaseError(resultCode: ResultCode(rawValue: status), message: "\(what) failed: \(String(cString: sqlite3_errstr(status)))")
 }
 
 /// Changes a value in place: with a dictionary's `subscript(_:default:)`, one hash lookup for read and write.
