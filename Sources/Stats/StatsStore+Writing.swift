@@ -97,6 +97,11 @@ extension StatsStore {
         }
     }
 
+    /// Writes per-name hourly totals on their own (before the table that holds them starts again).
+    func writeTotals(_ pending: [NameHourTable.Entry]) throws {
+        try database.write { db in try writeAggregates(pending, db: db) }
+    }
+
     /// Folds raw batches the per-name hourly totals do not include yet (written while they were deferred,
     /// then a crash or a failed commit) into them. Run before the first write after opening or a failure.
     func catchUpAggregates() throws {

@@ -99,19 +99,21 @@ public final class StatsWriter: @unchecked Sendable {
             // Records still waiting from a failed write, then these, within the queue's bound.
             unrecordedDrops += waiting.append(contentsOf: records, limit: settings.queueCapacity).dropped
         }
-        // A new hour (or a storm of names) starts the table again. Its pending totals are written first, with
-        // this flush, rather than rebuilt from the raw log afterwards: that rebuild cost half a second of CPU.
+        // A new hour (or a storm of names) starts the table again, and retention may delete names it holds
+        // ids of. Either way its pending totals are written first, rather than rebuilt from the raw log
+        // afterwards: that rebuild cost half a second of CPU.
         let hour = Int64(now / 3600)
         let startAgain = hour != tableHour || table.count > KnownIDs.nameLimit
+        let retentionDue = now - lastRetention > 3600
         tableHour = hour
-        if startAgain && table.pendingSlots.isEmpty { table.removeAll() }   // nothing to write first
-        if now - lastRetention > 3600 {
+        if startAgain || retentionDue { writePendingTotals(now: now) }
+        if startAgain { table.removeAll() }
+        if retentionDue {
             lastRetention = now
-            ids.names.removeAll()   // retention may delete names
-            resetTable()
+            ids.names.removeAll()   // retention deletes names no total refers to any more
             do { try store?.applyRetention(days: settings.retentionDays, now: now) } catch { report(error) }
         }
-        let aggregateDue = forceAggregates || startAgain || now - lastAggregated >= settings.aggregateSeconds
+        let aggregateDue = forceAggregates || now - lastAggregated >= settings.aggregateSeconds
         guard !waiting.isEmpty || unrecordedDrops > 0 || store == nil || needsCatchUp || (aggregateDue && !table.pendingSlots.isEmpty) else {
             return
         }
@@ -133,7 +135,6 @@ public final class StatsWriter: @unchecked Sendable {
                 table.written()
                 lastAggregated = now
             }
-            if startAgain { table.removeAll() }
             unrecordedDrops = 0
             if let problem = failing {
                 logger.notice("stats recording resumed after: \(problem)")
@@ -149,6 +150,24 @@ public final class StatsWriter: @unchecked Sendable {
             if let error = error as? DatabaseError, error.resultCode == .SQLITE_CORRUPT || error.resultCode == .SQLITE_NOTADB {
                 moveAside("SQLite reports it corrupt")
             }
+        }
+    }
+
+    /// Writes the totals the table has not written yet (after folding in the raw log, if that is owed), so
+    /// the table can be let go of without a rebuild. On failure the table is let go of anyway, and rebuilt.
+    private func writePendingTotals(now: Double) {
+        guard let store, needsCatchUp || !table.pendingSlots.isEmpty else { return }
+        do {
+            if needsCatchUp {
+                try store.catchUpAggregates()
+                needsCatchUp = false
+            }
+            try store.writeTotals(table.pending)
+            table.written()
+            lastAggregated = now
+        } catch {
+            report(error)
+            resetTable()
         }
     }
 
