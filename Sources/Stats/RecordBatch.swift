@@ -33,11 +33,6 @@ struct RecordBatch {
     private(set) var lists: [ListInfo] = []
     private(set) var cnames: [String] = []
 
-    init(reserving count: Int = 0) {
-        records.reserveCapacity(count)
-        text.reserveCapacity(count * 32)
-    }
-
     /// Empty, keeping the buffers, with room for at least `count` records.
     mutating func removeAll(reservingAtLeast count: Int) {
         records.removeAll(keepingCapacity: true)
