@@ -18,11 +18,12 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
         .target(name: "CHushSocket"),
+        .target(name: "CMemory"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Locking"),
         .target(name: "Sockets", dependencies: ["CHushSocket"]),
         .target(name: "DNSWire", dependencies: ["CLDNS"]),
-        .target(name: "Blocklist"),
+        .target(name: "Blocklist", dependencies: ["CMemory"]),
         .target(name: "Resolver", dependencies: [
             "DNSWire", "Blocklist", "Sockets", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,30 +1,27 @@
-/// An immutable set of domain rules built for a million entries: names live in one byte arena and an
-/// open-addressed table of 64-bit slots (24-bit fingerprint, the name's length, 32-bit entry number) finds
-/// them. With the length in the slot and an entry's offset and list side by side, a hit costs three cache
-/// misses in a table far bigger than the cache (slot, entry, bytes), not five.
+import CMemory
+
+/// An immutable set of domain rules built for a million entries. Names live in one byte arena, each after
+/// its 4-byte meta (list index << 8 | syntax), and an open-addressed table of 64-bit slots (24-bit
+/// fingerprint, the name's length, the entry's arena offset) finds them. In a table far bigger than the
+/// cache a hit costs two misses, the slot and then the arena line holding meta and name, and
+/// `prefetch` lets a caller with a batch of names start every slot's load before the first lookup.
 /// A lookup hashes the name once, right to left, and probes at each label boundary, so `a.b.example.com`
 /// checks `com`, `example.com`, `b.example.com` and itself in one pass without allocating.
 public struct DomainSet: Sendable {
-    private struct Entry {
-        var offset: UInt32                      // in `arena`
-        var meta: UInt32                        // list index << 8 | syntax
-    }
-
+    private static let metaSize = 4
     private var arena: [UInt8] = []
-    private var entries: [Entry] = []
     private var slots: [UInt64] = Array(repeating: 0, count: 1024)
     /// One bit per 8 entries' worth of space, set for every entry's hash: most suffixes of a name are in no
     /// list, and this small bitmap stays in cache where the big table does not. Built by `seal()`.
     private var filter: [UInt64] = []
     private var filterMask = 0
+    public private(set) var count = 0
 
     public init() {}
 
-    public var count: Int { entries.count }
-
     /// Approximate bytes held, for the README's memory figures.
     public var memoryFootprint: Int {
-        arena.capacity + entries.capacity * MemoryLayout<Entry>.stride + slots.capacity * 8 + filter.capacity * 8
+        arena.capacity + slots.capacity * 8 + filter.capacity * 8
     }
 
     /// Adds a rule. Returns false when the name was already present (the first rule for a name wins,
@@ -32,26 +29,27 @@ public struct DomainSet: Sendable {
     @discardableResult
     public mutating func insert(_ name: some Collection<UInt8>, listIndex: Int, syntax: RuleSyntax) -> Bool {
         let start = arena.count
+        let meta = UInt32(truncatingIfNeeded: listIndex) << 8 | UInt32(syntax.rawValue)
+        withUnsafeBytes(of: meta.littleEndian) { arena.append(contentsOf: $0) }
         arena.append(contentsOf: name)
-        let length = arena.count - start
-        guard length > 0, length <= 255 else {
+        let length = arena.count - start - Self.metaSize
+        guard length > 0, length <= 255, start <= Int(UInt32.max) else {
             arena.removeSubrange(start...)
             return false
         }
-        let hash = arena.withUnsafeBufferPointer { Self.hash($0, start, start + length) }
-        let meta = UInt32(listIndex) << 8 | UInt32(syntax.rawValue)
-        if let existing = arena.withUnsafeBufferPointer({ find(hash: hash, in: $0, start, length) }) {
+        let nameStart = start + Self.metaSize
+        let hash = arena.withUnsafeBufferPointer { Self.hash($0, nameStart, nameStart + length) }
+        if let existing = arena.withUnsafeBufferPointer({ find(hash: hash, in: $0, nameStart, length) }) {
             arena.removeSubrange(start...)
-            if RuleSyntax(rawValue: UInt8(entries[existing].meta & 0xFF)) == .namesBelow, syntax != .namesBelow {
-                entries[existing].meta = meta
+            if self.syntax(at: existing) == .namesBelow, syntax != .namesBelow {
+                arena.withUnsafeMutableBytes { $0.storeBytes(of: meta.littleEndian, toByteOffset: existing, as: UInt32.self) }
             }
             return false
         }
-        if (entries.count + 1) * 10 > slots.count * 7 { grow() }
+        if (count + 1) * 10 > slots.count * 7 { grow() }
         if filterMask != 0 { filter = []; filterMask = 0 }
-        let entry = entries.count
-        entries.append(Entry(offset: UInt32(start), meta: meta))
-        place(hash: hash, length: length, entry: entry)
+        place(hash: hash, length: length, offset: start)
+        count += 1
         return true
     }
 
@@ -59,20 +57,20 @@ public struct DomainSet: Sendable {
     /// parent. A names-below rule (`*.x`) does not cover x itself.
     public func match(_ name: UnsafeBufferPointer<UInt8>) -> DomainRule? {
         guard !name.isEmpty, name.count <= 255 else { return nil }
-        var found: (entry: Int, length: Int)?
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var found: (offset: Int, length: Int)?
+        var hash = Self.basis
         var index = name.count - 1
         while index >= 0 {
-            hash = (hash ^ UInt64(name[index])) &* 0x0000_0100_0000_01B3
+            hash = (hash ^ UInt64(name[index])) &* Self.prime
             if index == 0 || name[index - 1] == UInt8(ascii: "."), mayContain(hash) {
-                if let entry = find(hash: hash, in: name, index, name.count - index),
-                   index > 0 || entries[entry].meta & 0xFF != UInt32(RuleSyntax.namesBelow.rawValue) {
-                    found = (entry, name.count - index)
+                if let offset = find(hash: hash, in: name, index, name.count - index),
+                   index > 0 || syntax(at: offset) != .namesBelow {
+                    found = (offset, name.count - index)
                 }
             }
             index -= 1
         }
-        return found.map { rule($0.entry, length: $0.length) }
+        return found.map { rule(at: $0.offset, length: $0.length) }
     }
 
     public func match(_ name: [UInt8]) -> DomainRule? {
@@ -83,101 +81,162 @@ public struct DomainSet: Sendable {
         match(Array(name.utf8))
     }
 
-    private func rule(_ entry: Int, length: Int) -> DomainRule {
-        let start = Int(entries[entry].offset)
-        return DomainRule(
-            domain: String(decoding: arena[start..<(start + length)], as: UTF8.self),
-            listIndex: Int(entries[entry].meta >> 8),
-            syntax: RuleSyntax(rawValue: UInt8(entries[entry].meta & 0xFF)) ?? .plain)
+    /// How far `prefetch` goes: the filter's words, or the slots of the suffixes the filter passes.
+    public enum PrefetchStep: Sendable { case filter, slots }
+
+    /// Starts loading what `match` will read for `name`, and returns at once. A caller holding a batch of
+    /// names prefetches them all, step by step, then matches each: their misses overlap instead of queueing
+    /// one behind another. `.slots` reads the filter, so it should come after a `.filter` pass.
+    public func prefetch(_ name: UnsafeBufferPointer<UInt8>, _ step: PrefetchStep) {
+        guard !name.isEmpty, name.count <= 255, filterMask != 0 else { return }
+        filter.withUnsafeBufferPointer { filter in
+            slots.withUnsafeBufferPointer { slots in
+                let mask = slots.count - 1
+                var hash = Self.basis
+                var index = name.count - 1
+                while index >= 0 {
+                    hash = (hash ^ UInt64(name[index])) &* Self.prime
+                    if index == 0 || name[index - 1] == UInt8(ascii: ".") {
+                        let bit = filterBit(hash)
+                        switch step {
+                        case .filter:
+                            hush_prefetch(filter.baseAddress! + (bit >> 6))
+                        case .slots:
+                            if filter[bit >> 6] & (1 << UInt64(bit & 63)) != 0 {
+                                hush_prefetch(slots.baseAddress! + (Int(truncatingIfNeeded: hash) & mask))
+                            }
+                        }
+                    }
+                    index -= 1
+                }
+            }
+        }
     }
 
-    /// The fingerprint and length bits of a slot.
+    private func syntax(at offset: Int) -> RuleSyntax {
+        RuleSyntax(rawValue: UInt8(truncatingIfNeeded: meta(at: offset))) ?? .plain
+    }
+
+    private func meta(at offset: Int) -> UInt32 {
+        UInt32(littleEndian: arena.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: UInt32.self) })
+    }
+
+    private func rule(at offset: Int, length: Int) -> DomainRule {
+        let start = offset + Self.metaSize
+        return DomainRule(
+            domain: String(decoding: arena[start..<(start + length)], as: UTF8.self),
+            listIndex: Int(meta(at: offset) >> 8),
+            syntax: syntax(at: offset))
+    }
+
+    /// The fingerprint and length bits of a slot. The length is at least 1, so a used slot is never 0.
     @inline(__always)
     private static func tag(_ hash: UInt64, _ length: Int) -> UInt64 {
         (hash >> 40) << 40 | UInt64(length) << 32
     }
 
+    /// The arena offset of the entry (its meta) for the name at `bytes[start..<start+length]`.
     private func find(hash: UInt64, in bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ length: Int) -> Int? {
-        let mask = slots.count - 1
         let tag = Self.tag(hash, length)
-        var slot = Int(truncatingIfNeeded: hash) & mask
-        return arena.withUnsafeBufferPointer { arena in
-            while true {
-                let value = slots[slot]
-                if value == 0 { return nil }
-                if value & 0xFFFF_FFFF_0000_0000 == tag {
-                    let entry = Int(value & 0xFFFF_FFFF) - 1
-                    do {
-                        let offset = Int(entries[entry].offset)
+        return slots.withUnsafeBufferPointer { slots in
+            arena.withUnsafeBufferPointer { arena in
+                let mask = slots.count - 1
+                var slot = Int(truncatingIfNeeded: hash) & mask
+                while true {
+                    let value = slots[slot]
+                    if value == 0 { return nil }
+                    if value & 0xFFFF_FFFF_0000_0000 == tag {
+                        let offset = Int(value & 0xFFFF_FFFF)
+                        let name = offset + Self.metaSize
                         var i = 0
-                        while i < length, arena[offset + i] == bytes[start + i] { i += 1 }
-                        if i == length { return entry }
+                        while i < length, arena[name + i] == bytes[start + i] { i += 1 }
+                        if i == length { return offset }
                     }
+                    slot = (slot + 1) & mask
                 }
-                slot = (slot + 1) & mask
             }
         }
     }
 
-    private mutating func place(hash: UInt64, length: Int, entry: Int) {
+    private mutating func place(hash: UInt64, length: Int, offset: Int) {
         let mask = slots.count - 1
         var slot = Int(truncatingIfNeeded: hash) & mask
         while slots[slot] != 0 { slot = (slot + 1) & mask }
-        slots[slot] = Self.tag(hash, length) | UInt64(entry + 1)
+        slots[slot] = Self.tag(hash, length) | UInt64(offset)
     }
 
-    /// Every entry with its length (kept only in the slots) and hash, for rebuilding.
-    private func forEachEntry(_ body: (_ entry: Int, _ length: Int, _ hash: UInt64) -> Void) {
+    /// Every entry's offset, length (kept only in the slots) and hash, for rebuilding.
+    private func forEachEntry(_ body: (_ offset: Int, _ length: Int, _ hash: UInt64) -> Void) {
         arena.withUnsafeBufferPointer { arena in
             for value in slots where value != 0 {
-                let entry = Int(value & 0xFFFF_FFFF) - 1
+                let offset = Int(value & 0xFFFF_FFFF)
                 let length = Int(value >> 32 & 0xFF)
-                let start = Int(entries[entry].offset)
-                body(entry, length, Self.hash(arena, start, start + length))
+                let name = offset + Self.metaSize
+                body(offset, length, Self.hash(arena, name, name + length))
             }
         }
     }
 
     private mutating func grow() {
-        var placed: [(entry: Int, length: Int, hash: UInt64)] = []
-        placed.reserveCapacity(entries.count)
+        var placed: [(offset: Int, length: Int, hash: UInt64)] = []
+        placed.reserveCapacity(count)
         forEachEntry { placed.append(($0, $1, $2)) }
         slots = Array(repeating: 0, count: slots.count * 2)
-        for (entry, length, hash) in placed { place(hash: hash, length: length, entry: entry) }
+        for (offset, length, hash) in placed { place(hash: hash, length: length, offset: offset) }
     }
+
+    private static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+    private static let prime: UInt64 = 0x0000_0100_0000_01B3
 
     /// FNV-1a over the bytes from last to first, the order `match` walks them.
     private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var hash = basis
         var index = end - 1
         while index >= start {
-            hash = (hash ^ UInt64(bytes[index])) &* 0x0000_0100_0000_01B3
+            hash = (hash ^ UInt64(bytes[index])) &* prime
             index -= 1
         }
         return hash
     }
 
     @inline(__always)
+    private func filterBit(_ hash: UInt64) -> Int {
+        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 40) & filterMask
+    }
+
+    @inline(__always)
     private func mayContain(_ hash: UInt64) -> Bool {
         guard filterMask != 0 else { return true }
-        let bit = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 40) & filterMask
+        let bit = filterBit(hash)
         return filter.withUnsafeBufferPointer { $0[bit >> 6] } & (1 << UInt64(bit & 63)) != 0
+    }
+
+    /// A copy of exactly `array.count` elements (`Array(array)` would hand back the same over-allocated
+    /// buffer), in memory advised to use huge pages before it is first written: lookups read the slots and
+    /// the arena at random, and with 4 KiB pages nearly every read also missed the TLB.
+    private static func hugePageCopy<Element: BitwiseCopyable>(_ array: [Element]) -> [Element] {
+        array.withUnsafeBufferPointer { source in
+            [Element](unsafeUninitializedCapacity: source.count) { copy, initialized in
+                hush_advise_huge_pages(copy.baseAddress, source.count * MemoryLayout<Element>.stride)
+                _ = copy.initialize(fromContentsOf: source)
+                initialized = source.count
+            }
+        }
     }
 
     /// Ends loading: drops spare capacity and builds the prefilter. Inserting afterwards clears the filter.
     public mutating func seal() {
-        arena = Array(arena)
-        entries = Array(entries)
+        arena = Self.hugePageCopy(arena)
+        slots = Self.hugePageCopy(slots)
         var bits = 4096
-        while bits < entries.count * 8 { bits <<= 1 }
+        while bits < count * 8 { bits <<= 1 }
         var filter = [UInt64](repeating: 0, count: bits / 64)
-        let filterMask = bits - 1
+        filterMask = bits - 1
         forEachEntry { _, _, hash in
-            let bit = Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 40) & filterMask
+            let bit = filterBit(hash)
             filter[bit >> 6] |= 1 << UInt64(bit & 63)
         }
         self.filter = filter
-        self.filterMask = filterMask
     }
 }
 

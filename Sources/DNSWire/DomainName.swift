@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A domain name in lower-case presentation form without the trailing dot ("" is the root).
 /// Bytes that would make two different wire names look alike ('.', '\\', non-printables inside a label)
 /// are escaped as in zone files, so equal text always means the same name.
@@ -13,6 +17,18 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { String(decoding: bytes, as: UTF8.self) }
+
+    // Whole-buffer hashing and comparison: the derived ones feed the hasher and compare byte by byte, and
+    // every cache lookup does both.
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (lhs: DomainName, rhs: DomainName) -> Bool {
+        lhs.bytes.count == rhs.bytes.count && lhs.bytes.withUnsafeBytes { left in
+            rhs.bytes.withUnsafeBytes { right in left.count == 0 || memcmp(left.baseAddress!, right.baseAddress!, left.count) == 0 }
+        }
+    }
 
     /// The name in uncompressed wire form, for names made of plain labels.
     public var wire: [UInt8] {

@@ -16,6 +16,9 @@ public enum QueryParser {
         guard readUInt16(packet, 4) == 1 else { return reject(.formErr, "QDCOUNT is not 1") }
 
         var name: [UInt8] = []
+        // One allocation: the presentation form is at most the wire form's length, or four times that
+        // when every byte must be escaped (which only then grows the array).
+        name.reserveCapacity(min(255, packet.count - 12))
         let afterName: Int
         do {
             afterName = try readName(packet, at: 12, allowPointers: false, presentation: &name, collect: true)

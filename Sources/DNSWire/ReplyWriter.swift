@@ -19,7 +19,10 @@ public enum ReplyWriter {
     public static func synthesized(_ answer: SynthesizedAnswer, for query: Query, limit: Int) -> [UInt8] {
         if answer.truncated { return truncated(query, rcode: answer.rcode) }
         var out: [UInt8] = []
-        out.reserveCapacity(64 + query.nameWire.count)
+        out.reserveCapacity(
+            12 + query.nameWire.count + 4 + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
+                + (answer.negativeSOA == nil ? 0 : 12 + NegativeSOA.rdataLength)
+                + (query.edns == nil ? 0 : 11 + (answer.extendedError.map { 6 + $0.textLength } ?? 0)))
         let withOPT = query.edns != nil
         writeHeader(
             &out, id: query.id, opcode: query.opcode, recursionDesired: query.recursionDesired,
@@ -30,7 +33,8 @@ public enum ReplyWriter {
             writeRecordAtQuestionName(&out, type: record.type, ttl: record.ttl, rdata: record.rdata)
         }
         if let soa = answer.negativeSOA {
-            writeRecordAtQuestionName(&out, type: .soa, ttl: soa.ttl, rdata: soa.rdata)
+            writeRecordHeaderAtQuestionName(&out, type: .soa, ttl: soa.ttl, rdataLength: NegativeSOA.rdataLength)
+            soa.appendRdata(to: &out)
         }
         if let edns = query.edns {
             writeOPT(&out, rcode: answer.rcode, dnssecOK: edns.dnssecOK, extendedError: answer.extendedError)
@@ -46,7 +50,7 @@ public enum ReplyWriter {
         extendedError: ExtendedError? = nil, limit: Int
     ) -> [UInt8] {
         var out = message.wire
-        out.reserveCapacity(out.count + 11 + (extendedError.map { $0.text.utf8.count + 6 } ?? 0))
+        out.reserveCapacity(out.count + 11 + (extendedError.map { $0.textLength + 6 } ?? 0))
         out.withUnsafeMutableBufferPointer { buffer in
             buffer[0] = UInt8(query.id >> 8)
             buffer[1] = UInt8(truncatingIfNeeded: query.id)
@@ -107,13 +111,17 @@ public enum ReplyWriter {
 
     /// A record whose owner is a compression pointer to the question name at offset 12.
     static func writeRecordAtQuestionName(_ out: inout [UInt8], type: RecordType, ttl: UInt32, rdata: [UInt8]) {
+        writeRecordHeaderAtQuestionName(&out, type: type, ttl: ttl, rdataLength: rdata.count)
+        out.append(contentsOf: rdata)
+    }
+
+    static func writeRecordHeaderAtQuestionName(_ out: inout [UInt8], type: RecordType, ttl: UInt32, rdataLength: Int) {
         out.append(0xC0)
         out.append(0x0C)
         out.appendUInt16(type.rawValue)
         out.appendUInt16(1)
         out.appendUInt32(ttl)
-        out.appendUInt16(UInt16(rdata.count))
-        out.append(contentsOf: rdata)
+        out.appendUInt16(UInt16(rdataLength))
     }
 
     static func writeOPT(_ out: inout [UInt8], rcode: RCode, dnssecOK: Bool, extendedError: ExtendedError?) {
@@ -128,11 +136,13 @@ public enum ReplyWriter {
             out.appendUInt16(0)
             return
         }
-        let text = Array(extendedError.text.utf8.prefix(200))
-        out.appendUInt16(UInt16(6 + text.count))
+        let length = extendedError.textLength
+        out.appendUInt16(UInt16(6 + length))
         out.appendUInt16(15)                                        // option code: Extended DNS Error
-        out.appendUInt16(UInt16(2 + text.count))
+        out.appendUInt16(UInt16(2 + length))
         out.appendUInt16(extendedError.code)
-        out.append(contentsOf: text)
+        let lead = extendedError.lead.utf8.prefix(length)
+        out.append(contentsOf: lead)
+        out.append(contentsOf: extendedError.detail.utf8.prefix(length - lead.count))
     }
 }

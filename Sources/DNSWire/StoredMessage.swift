@@ -1,6 +1,7 @@
 /// An upstream reply made ready to serve many times: canonical wire bytes without OPT, where each TTL
-/// sits, which names the answer's CNAMEs lead to, and how long it may be cached.
-public struct StoredMessage: Sendable {
+/// sits, which names the answer's CNAMEs lead to, and how long it may be cached. A class: a cached message is
+/// handed out for every hit, and one reference count is cheaper than one for each of its arrays.
+public final class StoredMessage: Sendable {
     public let wire: [UInt8]
     public let ttlOffsets: [UInt16]
     public let rcode: RCode
@@ -12,7 +13,7 @@ public struct StoredMessage: Sendable {
     public let isTruncated: Bool
 
     /// Checks an upstream reply against the query that was sent, then stores ldns's rewrite of it.
-    public init(upstreamReply reply: [UInt8], expectedID: UInt16, question: Query) throws(WireError) {
+    public convenience init(upstreamReply reply: [UInt8], expectedID: UInt16, question: Query) throws(WireError) {
         try WireScan.checkReply(reply, expectedID: expectedID, question: question)
         let canonical = try LDNSMessage(wire: reply).canonicalWireWithoutEDNS()
         try self.init(canonical: canonical)
@@ -48,9 +49,10 @@ public struct StoredMessage: Sendable {
             }
             return answers
         }
+        let rcode = RCode(rawValue: UInt16(wire[3] & 0x0F))
         self.wire = wire
         self.ttlOffsets = ttlOffsets
-        self.rcode = RCode(rawValue: UInt16(wire[3] & 0x0F))
+        self.rcode = rcode
         self.answerCount = counts
         self.cnameTargets = cnameTargets
         self.isTruncated = wire[2] & 0x02 != 0

@@ -40,9 +40,18 @@ public struct NegativeSOA: Sendable, Equatable {
     public init(ttl: UInt32) { self.ttl = ttl }
 
     /// MNAME "hush.", RNAME "blocked.hush.", then serial, refresh, retry, expire, minimum.
+    static let names: [UInt8] = [4, 104, 117, 115, 104, 0, 7, 98, 108, 111, 99, 107, 101, 100, 4, 104, 117, 115, 104, 0]
+    static let rdataLength = names.count + 20
+
+    func appendRdata(to out: inout [UInt8]) {
+        out.append(contentsOf: Self.names)
+        for value: UInt32 in [1, 3600, 600, 86400] { out.appendUInt32(value) }
+        out.appendUInt32(ttl)
+    }
+
     var rdata: [UInt8] {
-        var out: [UInt8] = [4, 104, 117, 115, 104, 0, 7, 98, 108, 111, 99, 107, 101, 100, 4, 104, 117, 115, 104, 0]
-        for value in [1, 3600, 600, 86400, ttl] as [UInt32] { out.appendUInt32(value) }
+        var out: [UInt8] = []
+        appendRdata(to: &out)
         return out
     }
 }
@@ -50,10 +59,22 @@ public struct NegativeSOA: Sendable, Equatable {
 /// RFC 8914 Extended DNS Error.
 public struct ExtendedError: Sendable, Equatable {
     public var code: UInt16
-    public var text: String
+    /// The text is sent as `lead` then `detail`, so a fixed phrase and a name kept elsewhere make it
+    /// without building a string for every answer.
+    public var lead: String
+    public var detail: String
+    public var text: String { lead + detail }
+    /// The bytes sent: at most 200, so the reply stays small.
+    var textLength: Int { min(200, lead.utf8.count + detail.utf8.count) }
+
     public init(code: UInt16, text: String) {
+        self.init(code: code, lead: text, detail: "")
+    }
+
+    public init(code: UInt16, lead: String, detail: String) {
         self.code = code
-        self.text = text
+        self.lead = lead
+        self.detail = detail
     }
     public static let blockedCode: UInt16 = 15
     public static let staleAnswerCode: UInt16 = 3

@@ -59,7 +59,7 @@ public final class HushService: @unchecked Sendable {
         var allObservers = observers + [QueryLogger(logger: logger)]
         if let stats { allObservers.append(stats.recorder) }
         if let metrics { allObservers.append(metrics) }
-        let processor = QueryProcessor(resolver: chain.resolver, observers: allObservers)
+        let processor = QueryProcessor(resolver: chain.resolver, observers: allObservers, prefetchers: [lists])
         do {
             server = try DNSServer(
                 settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,

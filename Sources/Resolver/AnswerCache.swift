@@ -49,15 +49,17 @@ public final class AnswerCache: Sendable {
     public func lookup(_ key: CacheKey, now: Double = MonotonicClock.seconds()) -> Hit? {
         state.withLock { state -> Hit? in
             guard let slot = state.index[key] else { return nil }
-            let entry = state.entries[slot]
-            let age = now - entry.storedAt
-            if age > Double(entry.lifetime) + staleWindow {
+            // Fields read in place: copying the entry would retain its key and message for nothing.
+            let age = now - state.entries[slot].storedAt
+            let lifetime = state.entries[slot].lifetime
+            if age > Double(lifetime) + staleWindow {
                 Self.remove(slot, from: &state)
                 return nil
             }
             Self.moveToHead(slot, in: &state)
-            return entry.message.map { Hit(message: $0, age: UInt32(max(0, age)), lifetime: entry.lifetime,
-                       expired: age >= Double(entry.lifetime)) }
+            return state.entries[slot].message.map {
+                Hit(message: $0, age: UInt32(max(0, age)), lifetime: lifetime, expired: age >= Double(lifetime))
+            }
         }
     }
 

@@ -12,26 +12,40 @@ public struct BlockPolicy: Sendable, Equatable {
         case address(v4: [UInt8]?, v6: [UInt8]?)
     }
 
-    public var mode: Mode
+    public var mode: Mode { didSet { records = Records(mode, ttl) } }
     /// Long enough that a retrying device calms down (a 0 s TTL made one TV ask 500 times in 2.5 minutes).
-    public var ttl: UInt32
+    public var ttl: UInt32 { didSet { records = Records(mode, ttl) } }
+    /// The A and AAAA answers, made once rather than for every blocked query.
+    private var records: Records
 
     public static let defaultTTL: UInt32 = 300
 
     public init(mode: Mode = .null, ttl: UInt32 = BlockPolicy.defaultTTL) {
         self.mode = mode
         self.ttl = ttl
+        records = Records(mode, ttl)
+    }
+
+    private struct Records: Sendable, Equatable {
+        var v4: [SynthesizedRecord]
+        var v6: [SynthesizedRecord]
+
+        init(_ mode: Mode, _ ttl: UInt32) {
+            let (v4, v6): ([UInt8]?, [UInt8]?) = if case .address(let v4, let v6) = mode { (v4, v6) }
+                else { ([0, 0, 0, 0], [UInt8](repeating: 0, count: 16)) }
+            self.v4 = v4.map { [SynthesizedRecord(type: .a, ttl: ttl, rdata: $0)] } ?? []
+            self.v6 = v6.map { [SynthesizedRecord(type: .aaaa, ttl: ttl, rdata: $0)] } ?? []
+        }
     }
 
     public func answer(for query: Query, match: ListMatch, cname: String? = nil) -> SynthesizedAnswer {
-        let text = cname.map { "blocked CNAME \($0) by \(match.list.label)" } ?? "blocked by \(match.list.label)"
-        let extendedError = ExtendedError(code: ExtendedError.blockedCode, text: text)
+        // The usual text is a fixed phrase and the list's own label: nothing to build per answer.
+        let extendedError = cname.map {
+            ExtendedError(code: ExtendedError.blockedCode, text: "blocked CNAME \($0) by \(match.list.label)")
+        } ?? ExtendedError(code: ExtendedError.blockedCode, lead: "blocked by ", detail: match.list.label)
         let nodata = SynthesizedAnswer(rcode: .noError, negativeSOA: NegativeSOA(ttl: ttl), extendedError: extendedError)
-        func address(_ bytes: [UInt8]?, _ type: RecordType) -> SynthesizedAnswer {
-            guard let bytes else { return nodata }
-            return SynthesizedAnswer(
-                rcode: .noError, records: [SynthesizedRecord(type: type, ttl: ttl, rdata: bytes)],
-                extendedError: extendedError)
+        func address(_ records: [SynthesizedRecord]) -> SynthesizedAnswer {
+            records.isEmpty ? nodata : SynthesizedAnswer(rcode: .noError, records: records, extendedError: extendedError)
         }
         switch mode {
         case .nxdomain:
@@ -39,11 +53,9 @@ public struct BlockPolicy: Sendable, Equatable {
         case .refused:
             return SynthesizedAnswer(rcode: .refused, extendedError: extendedError)
         case .null, .address:
-            let (v4, v6): ([UInt8]?, [UInt8]?) = if case .address(let v4, let v6) = mode { (v4, v6) }
-                else { ([0, 0, 0, 0], [UInt8](repeating: 0, count: 16)) }
             switch query.type {
-            case .a: return address(v4, .a)
-            case .aaaa: return address(v6, .aaaa)
+            case .a: return address(records.v4)
+            case .aaaa: return address(records.v6)
             default: return nodata
             }
         }

@@ -1,4 +1,5 @@
 import Blocklist
+import DNSWire
 import Synchronization
 
 /// The lists in force. Reload builds a whole new `ListSet` off to the side and swaps it in here, so a
@@ -18,5 +19,18 @@ public final class ListStore: Sendable {
 
     public func verdict(for name: [UInt8]) -> Verdict {
         current.withLock { $0.verdict(for: name) }
+    }
+}
+
+extension ListStore: Prefetching {
+    /// Starts loading the block set's filter words for every name, then the slots of the suffixes the
+    /// filter passes (`DomainSet.prefetch`); by the time the first name is looked up its lines are on the
+    /// way. Prefetching the arena lines as a third step measured no better. The allow set is consulted only
+    /// after a block rule matched, so it is left alone.
+    public func prefetch(_ names: [DomainName]) {
+        let lists = snapshot
+        for step in [DomainSet.PrefetchStep.filter, .slots] {
+            for name in names { name.bytes.withUnsafeBufferPointer { lists.block.prefetch($0, step) } }
+        }
     }
 }

@@ -6,10 +6,12 @@ import Sockets
 public struct QueryProcessor: Sendable {
     let resolver: any Resolving
     let observers: [any AnswerObserver]
+    let prefetchers: [any Prefetching]
 
-    public init(resolver: any Resolving, observers: [any AnswerObserver] = []) {
+    public init(resolver: any Resolving, observers: [any AnswerObserver] = [], prefetchers: [any Prefetching] = []) {
         self.resolver = resolver
         self.observers = observers
+        self.prefetchers = prefetchers
     }
 
     /// Calls `reply` once with the bytes to send (possibly later, for forwarded queries), or never when the
@@ -19,7 +21,16 @@ public struct QueryProcessor: Sendable {
         _ packet: UnsafeBufferPointer<UInt8>, client: IPAddress, transport: Request.Transport,
         reply: @escaping @Sendable ([UInt8]) -> Void
     ) -> Bool {
-        switch QueryParser.parse(packet) {
+        answer(QueryParser.parse(packet), client: client, transport: transport, reply: reply)
+    }
+
+    /// `process` for a packet already parsed (the UDP loop parses a whole batch first).
+    @discardableResult
+    public func answer(
+        _ parse: QueryParse, client: IPAddress, transport: Request.Transport,
+        reply: @escaping @Sendable ([UInt8]) -> Void
+    ) -> Bool {
+        switch parse {
         case .drop:
             return false
         case .reject(let rejected):
@@ -35,6 +46,11 @@ public struct QueryProcessor: Sendable {
             }
             return true
         }
+    }
+
+    /// Lets the stages start loading what they will read for a batch of names (see `Prefetching`).
+    public func prefetch(_ names: [DomainName]) {
+        for prefetcher in prefetchers { prefetcher.prefetch(names) }
     }
 
     /// The reply's bytes; empty means send nothing.

@@ -100,6 +100,28 @@ import Testing
         #expect(set.match("host1.example2.test") == nil)
     }
 
+    @Test func aSealedSetAnswersAlikeWithOrWithoutPrefetching() {
+        var set = DomainSet()
+        for i in 0..<20_000 {
+            set.insert(Array("host\(i).example.test".utf8), listIndex: i % 5, syntax: i % 2 == 0 ? .plain : .adblock)
+        }
+        set.insert(Array("below.test".utf8), listIndex: 7, syntax: .namesBelow)
+        set.seal()
+        for i in stride(from: 0, to: 20_000, by: 331) {
+            let name = Array("deep.host\(i).example.test".utf8)
+            name.withUnsafeBufferPointer { bytes in
+                set.prefetch(bytes, .filter)
+                set.prefetch(bytes, .slots)
+            }
+            let rule = set.match(name)
+            #expect(rule == DomainRule(domain: "host\(i).example.test", listIndex: i % 5, syntax: i % 2 == 0 ? .plain : .adblock))
+        }
+        #expect(set.match("x.below.test")?.listIndex == 7)
+        #expect(set.match("below.test") == nil)
+        #expect(set.match("host20000.example.test") == nil)
+        #expect(set.memoryFootprint < 20_021 * 64)
+    }
+
     @Test func punycodeMatchesKnownEncodings() {
         #expect(Punycode.encodeLabel("bücher") == "xn--bcher-kva")
         #expect(Punycode.encodeLabel("münchen") == "xn--mnchen-3ya")
