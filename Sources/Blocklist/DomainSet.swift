@@ -46,7 +46,7 @@ public struct DomainSet: Sendable {
             }
             return false
         }
-        if (count + 1) * 10 > slots.count * 7 { grow() }
+        if (count + 1) * 10 > slots.count * 7 { rehash(slotCount: slots.count * 2) }
         if filterMask != 0 { filter = []; filterMask = 0 }
         place(hash: hash, length: length, offset: start)
         count += 1
@@ -177,11 +177,26 @@ public struct DomainSet: Sendable {
         }
     }
 
-    private mutating func grow() {
+    /// Makes room for `additional` more entries at once (a list's line count, say), so a big list is not
+    /// rehashed at every doubling. `seal()` gives back what was not used.
+    public mutating func reserveCapacity(adding additional: Int) {
+        let size = Self.slotCount(for: count + additional)
+        if size > slots.count { rehash(slotCount: size) }
+    }
+
+    /// The table size for `entries`: a power of two, at most 70% full.
+    private static func slotCount(for entries: Int) -> Int {
+        var size = 1024
+        while entries * 10 > size * 7 { size *= 2 }
+        return size
+    }
+
+    /// Places every entry again in a table of `slotCount` slots; `hugePages` when the table is final.
+    private mutating func rehash(slotCount: Int, hugePages: Bool = false) {
         var placed: [(offset: Int, length: Int, hash: UInt64)] = []
         placed.reserveCapacity(count)
         forEachEntry { placed.append(($0, $1, $2)) }
-        slots = Array(repeating: 0, count: slots.count * 2)
+        slots = hugePages ? Self.hugePageArray(count: slotCount, from: []) : Array(repeating: 0, count: slotCount)
         for (offset, length, hash) in placed { place(hash: hash, length: length, offset: offset) }
     }
 
@@ -199,9 +214,11 @@ public struct DomainSet: Sendable {
         return hash
     }
 
+    /// The filter bit comes from the fingerprint bits the slot keeps, so `seal()` builds the filter from
+    /// the slots alone, without hashing every name again.
     @inline(__always)
     private func filterBit(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: (hash &* 0x9E37_79B9_7F4A_7C15) >> 40) & filterMask
+        Int(truncatingIfNeeded: hash >> 40) & filterMask
     }
 
     @inline(__always)
@@ -211,32 +228,38 @@ public struct DomainSet: Sendable {
         return filter.withUnsafeBufferPointer { $0[bit >> 6] } & (1 << UInt64(bit & 63)) != 0
     }
 
-    /// A copy of exactly `array.count` elements (`Array(array)` would hand back the same over-allocated
-    /// buffer), in memory advised to use huge pages before it is first written: lookups read the slots and
-    /// the arena at random, and with 4 KiB pages nearly every read also missed the TLB.
-    private static func hugePageCopy<Element: BitwiseCopyable>(_ array: [Element]) -> [Element] {
-        array.withUnsafeBufferPointer { source in
-            [Element](unsafeUninitializedCapacity: source.count) { copy, initialized in
-                hush_advise_huge_pages(copy.baseAddress, source.count * MemoryLayout<Element>.stride)
-                _ = copy.initialize(fromContentsOf: source)
-                initialized = source.count
+    /// An array of `count` elements starting with `source` (the rest zero), in memory advised to use huge
+    /// pages before it is first written: lookups read the slots and the arena at random, and with 4 KiB
+    /// pages nearly every read also missed the TLB.
+    private static func hugePageArray<Element: BitwiseCopyable & FixedWidthInteger>(count: Int, from source: [Element]) -> [Element] {
+        source.withUnsafeBufferPointer { source in
+            [Element](unsafeUninitializedCapacity: count) { copy, initialized in
+                hush_advise_huge_pages(copy.baseAddress, count * MemoryLayout<Element>.stride)
+                let copied = copy.initialize(fromContentsOf: source)
+                copy[copied...].initialize(repeating: 0)
+                initialized = count
             }
         }
     }
 
-    /// Ends loading: drops spare capacity and builds the prefilter. Inserting afterwards clears the filter.
+    /// Ends loading: gives back unused room (in huge pages, see `hugePageArray`) and builds the
+    /// prefilter. Inserting afterwards clears the filter.
     public mutating func seal() {
-        arena = Self.hugePageCopy(arena)
-        slots = Self.hugePageCopy(slots)
+        // An exact copy: `Array(arena)` would hand back the same over-allocated buffer.
+        arena = Self.hugePageArray(count: arena.count, from: arena)
+        let size = Self.slotCount(for: count)
+        if size < slots.count { rehash(slotCount: size, hugePages: true) } else { slots = Self.hugePageArray(count: size, from: slots) }
+        // Eight bits per entry, up to the 24 fingerprint bits a slot keeps.
         var bits = 4096
-        while bits < count * 8 { bits <<= 1 }
+        while bits < count * 8, bits < 1 << 24 { bits <<= 1 }
         var filter = [UInt64](repeating: 0, count: bits / 64)
-        filterMask = bits - 1
-        forEachEntry { _, _, hash in
-            let bit = filterBit(hash)
+        let mask = bits - 1
+        for value in slots where value != 0 {
+            let bit = Int(truncatingIfNeeded: value >> 40) & mask
             filter[bit >> 6] |= 1 << UInt64(bit & 63)
         }
         self.filter = filter
+        filterMask = mask
     }
 }
 

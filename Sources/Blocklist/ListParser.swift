@@ -63,7 +63,7 @@ public struct ListParser {
                         outcome.blockRules += 1
                     }
                 case .hosts(let names):
-                    for name in names {
+                    forEachHostName(line, names, domain: &domain) { name in
                         if purpose == .allow {
                             allow.insert(name, listIndex: listIndex, syntax: .plain)
                             outcome.allowRules += 1
@@ -89,7 +89,7 @@ public struct ListParser {
 
     enum LineResult {
         case rule(allows: Bool, syntax: RuleSyntax)   // the name is in `domain`
-        case hosts([[UInt8]])
+        case hosts(Range<Int>)                         // the names after the address, checked
         case skip
         case problem(String)
     }
@@ -125,29 +125,40 @@ public struct ListParser {
             return .rule(allows: false, syntax: .namesBelow)
         }
         // Split on white space: one token is a domain; an address first makes it a hosts line.
-        var tokens: [Range<Int>] = []
-        var i = start
+        var firstEnd = start
+        while firstEnd < end, !isSpace(line[firstEnd]) { firstEnd += 1 }
+        if firstEnd == end {
+            if let error = normalise(line, start, end, into: &domain) { return .problem(error) }
+            return .rule(allows: false, syntax: .plain)
+        }
+        guard looksLikeAddress(line, start..<firstEnd) else { return .problem("neither a hosts line nor a single domain") }
+        // Every name is checked before any is used, so a bad one makes the whole line a problem.
+        var names = 0
+        var i = firstEnd
         while i < end {
             while i < end, isSpace(line[i]) { i += 1 }
             let tokenStart = i
             while i < end, !isSpace(line[i]) { i += 1 }
-            if tokenStart < i { tokens.append(tokenStart..<i) }
+            guard tokenStart < i, !looksLikeAddress(line, tokenStart..<i) else { continue }   // "0.0.0.0 0.0.0.0"
+            if let error = normalise(line, tokenStart, i, into: &domain) { return .problem(error) }
+            if !hostsFileBoilerplate.contains(domain) { names += 1 }
         }
-        if tokens.count == 1 {
-            if let error = normalise(line, start, end, into: &domain) { return .problem(error) }
-            return .rule(allows: false, syntax: .plain)
+        return names == 0 ? .skip : .hosts(firstEnd..<end)
+    }
+
+    /// The names of a hosts line `parseRule` has checked, one at a time in `domain`.
+    static func forEachHostName(
+        _ line: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, domain: inout [UInt8], _ body: ([UInt8]) -> Void
+    ) {
+        var i = range.lowerBound
+        while i < range.upperBound {
+            while i < range.upperBound, isSpace(line[i]) { i += 1 }
+            let tokenStart = i
+            while i < range.upperBound, !isSpace(line[i]) { i += 1 }
+            guard tokenStart < i, !looksLikeAddress(line, tokenStart..<i) else { continue }
+            _ = normalise(line, tokenStart, i, into: &domain)
+            if !hostsFileBoilerplate.contains(domain) { body(domain) }
         }
-        guard looksLikeAddress(line, tokens[0]) else { return .problem("neither a hosts line nor a single domain") }
-        var names: [[UInt8]] = []
-        for token in tokens.dropFirst() {
-            if looksLikeAddress(line, token) { continue }   // StevenBlack's "0.0.0.0 0.0.0.0"
-            if let error = normalise(line, token.lowerBound, token.upperBound, into: &domain) {
-                return .problem(error)
-            }
-            if hostsFileBoilerplate.contains(domain) { continue }
-            names.append(domain)
-        }
-        return names.isEmpty ? .skip : .hosts(names)
     }
 
     /// Lower-cases, drops a trailing dot, encodes Unicode labels as punycode, and checks the result is a

@@ -43,6 +43,29 @@ import Testing
         #expect(lists.block.count == 10)
     }
 
+    @Test func aHostsLineWithOneBadNameAddsNoneOfItsNames() {
+        let (lists, outcome) = load("0.0.0.0 good-one.test bad_name!.test good-two.test\n0.0.0.0 fine.test\n")
+        #expect(outcome.problems.count == 1 && outcome.problems[0].line == 1)
+        #expect(blocked(lists, "good-one.test") == nil && blocked(lists, "good-two.test") == nil)
+        #expect(blocked(lists, "fine.test") == "fine.test")
+        #expect(outcome.blockRules == 1)
+    }
+
+    @Test func roomReservedForCommentLinesIsGivenBackWhenSealed() {
+        var reserved = DomainSet()
+        reserved.reserveCapacity(adding: 400_000)
+        var grown = DomainSet()
+        for i in 0..<1_000 {
+            reserved.insert(Array("n\(i).test".utf8), listIndex: 0, syntax: .plain)
+            grown.insert(Array("n\(i).test".utf8), listIndex: 0, syntax: .plain)
+        }
+        #expect(reserved.memoryFootprint > 2_000_000)
+        reserved.seal()
+        grown.seal()
+        #expect(abs(reserved.memoryFootprint - grown.memoryFootprint) < 64 * 1024, "\(reserved.memoryFootprint) against \(grown.memoryFootprint)")
+        #expect(reserved.match("x.n999.test")?.domain == "n999.test" && reserved.match("n1000.test") == nil)
+    }
+
     @Test func aListedNameBlocksItselfAndEverythingBelow() {
         let (lists, _) = load("tracking.miui.com\n*.wild.test\n")
         #expect(blocked(lists, "tracking.miui.com") == "tracking.miui.com")
