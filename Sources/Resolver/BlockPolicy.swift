@@ -43,9 +43,11 @@ public struct BlockPolicy: Sendable, Equatable {
         let extendedError = cname.map {
             ExtendedError(code: ExtendedError.blockedCode, text: "blocked CNAME \($0) by \(match.list.label)")
         } ?? ExtendedError(code: ExtendedError.blockedCode, lead: "blocked by ", detail: match.list.label)
-        let nodata = SynthesizedAnswer(rcode: .noError, negativeSOA: NegativeSOA(ttl: ttl), extendedError: extendedError)
+        func nodata() -> SynthesizedAnswer {
+            SynthesizedAnswer(rcode: .noError, negativeSOA: NegativeSOA(ttl: ttl), extendedError: extendedError)
+        }
         func address(_ records: [SynthesizedRecord]) -> SynthesizedAnswer {
-            records.isEmpty ? nodata : SynthesizedAnswer(rcode: .noError, records: records, extendedError: extendedError)
+            records.isEmpty ? nodata() : SynthesizedAnswer(rcode: .noError, records: records, extendedError: extendedError)
         }
         switch mode {
         case .nxdomain:
@@ -56,7 +58,7 @@ public struct BlockPolicy: Sendable, Equatable {
             switch query.type {
             case .a: return address(records.v4)
             case .aaaa: return address(records.v6)
-            default: return nodata
+            default: return nodata()
             }
         }
     }

@@ -12,7 +12,9 @@ public final class ListStore: Sendable {
     }
 
     public func replace(with lists: ListSet) {
-        current.withLock { $0 = lists }
+        var lists = lists
+        current.withLock { swap(&$0, &lists) }
+        // `lists` now holds the old set, freed here rather than under the lock the answering thread takes.
     }
 
     public var snapshot: ListSet { current.withLock { $0 } }
@@ -28,9 +30,11 @@ extension ListStore: Prefetching {
     /// way. Prefetching the arena lines as a third step measured no better. The allow set is consulted only
     /// after a block rule matched, so it is left alone.
     public func prefetch(_ names: [DomainName]) {
-        let lists = snapshot
-        for step in [DomainSet.PrefetchStep.filter, .slots] {
-            for name in names { name.bytes.withUnsafeBufferPointer { lists.block.prefetch($0, step) } }
+        // Under the lock rather than on a copy: copying the set retains and releases its seven buffers.
+        current.withLock { lists in
+            for step in [DomainSet.PrefetchStep.filter, .slots] {
+                for name in names { name.bytes.withUnsafeBufferPointer { lists.block.prefetch($0, step) } }
+            }
         }
     }
 }

@@ -39,10 +39,12 @@ public struct QueryProcessor: Sendable {
         case .query(let query):
             let request = Request(query: query, client: client, transport: transport)
             let limit = transport == .udp ? query.udpReplyLimit : 65_535
+            // The closure keeps the request alone (the query is inside it): each value it holds costs
+            // reference counting on every query.
             resolver.resolve(request) { [observers] answer in
                 // Observers first (each only queues a record), so whoever sees the reply can also see it counted.
                 for observer in observers { observer.observe(request, answer) }
-                reply(Self.write(answer, for: query, limit: limit))
+                reply(Self.write(answer, for: request.query, limit: limit))
             }
             return true
         }
