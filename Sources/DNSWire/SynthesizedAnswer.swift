@@ -41,18 +41,13 @@ public struct NegativeSOA: Sendable, Equatable {
 
     /// MNAME "hush.", RNAME "blocked.hush.", then serial, refresh, retry, expire, minimum.
     static let names: [UInt8] = [4, 104, 117, 115, 104, 0, 7, 98, 108, 111, 99, 107, 101, 100, 4, 104, 117, 115, 104, 0]
+    static let timers: [UInt32] = [1, 3600, 600, 86400]
     static let rdataLength = names.count + 20
 
     func appendRdata(to out: inout [UInt8]) {
         out.append(contentsOf: Self.names)
-        for value: UInt32 in [1, 3600, 600, 86400] { out.appendUInt32(value) }
+        for value in Self.timers { out.appendUInt32(value) }
         out.appendUInt32(ttl)
-    }
-
-    var rdata: [UInt8] {
-        var out: [UInt8] = []
-        appendRdata(to: &out)
-        return out
     }
 }
 
