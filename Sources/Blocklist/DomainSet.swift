@@ -58,17 +58,10 @@ public struct DomainSet: Sendable {
     public func match(_ name: UnsafeBufferPointer<UInt8>) -> DomainRule? {
         guard !name.isEmpty, name.count <= 255 else { return nil }
         var found: (offset: Int, length: Int)?
-        var hash = Self.basis
-        var index = name.count - 1
-        while index >= 0 {
-            hash = (hash ^ UInt64(name[index])) &* Self.prime
-            if index == 0 || name[index - 1] == UInt8(ascii: "."), mayContain(hash) {
-                if let offset = find(hash: hash, in: name, index, name.count - index),
-                   index > 0 || syntax(at: offset) != .namesBelow {
-                    found = (offset, name.count - index)
-                }
-            }
-            index -= 1
+        Self.forEachSuffix(of: name) { hash, start in
+            guard mayContain(hash), let offset = find(hash: hash, in: name, start, name.count - start),
+                  start > 0 || syntax(at: offset) != .namesBelow else { return }
+            found = (offset, name.count - start)
         }
         return found.map { rule(at: $0.offset, length: $0.length) }
     }
@@ -92,24 +85,28 @@ public struct DomainSet: Sendable {
         filter.withUnsafeBufferPointer { filter in
             slots.withUnsafeBufferPointer { slots in
                 let mask = slots.count - 1
-                var hash = Self.basis
-                var index = name.count - 1
-                while index >= 0 {
-                    hash = (hash ^ UInt64(name[index])) &* Self.prime
-                    if index == 0 || name[index - 1] == UInt8(ascii: ".") {
-                        let bit = filterBit(hash)
-                        switch step {
-                        case .filter:
-                            hush_prefetch(filter.baseAddress! + (bit >> 6))
-                        case .slots:
-                            if filter[bit >> 6] & (1 << UInt64(bit & 63)) != 0 {
-                                hush_prefetch(slots.baseAddress! + (Int(truncatingIfNeeded: hash) & mask))
-                            }
-                        }
+                Self.forEachSuffix(of: name) { hash, _ in
+                    switch step {
+                    case .filter:
+                        hush_prefetch(filter.baseAddress! + (filterBit(hash) >> 6))
+                    case .slots:
+                        if mayContain(hash) { hush_prefetch(slots.baseAddress! + (Int(truncatingIfNeeded: hash) & mask)) }
                     }
-                    index -= 1
                 }
             }
+        }
+    }
+
+    /// Calls `body` with the hash and start of each suffix of `name` that begins at a label, shortest
+    /// first (`com`, `example.com`, `a.example.com`): the one walk `match` and `prefetch` both make.
+    @inline(__always)
+    private static func forEachSuffix(of name: UnsafeBufferPointer<UInt8>, _ body: (_ hash: UInt64, _ start: Int) -> Void) {
+        var hash = basis
+        var index = name.count - 1
+        while index >= 0 {
+            hash = (hash ^ UInt64(name[index])) &* prime
+            if index == 0 || name[index - 1] == UInt8(ascii: ".") { body(hash, index) }
+            index -= 1
         }
     }
 
