@@ -23,7 +23,7 @@ public enum FuzzTargets {
         let processor = QueryProcessor(resolver: MinimalAnyHandler(next: chain))
         for transport in [Request.Transport.udp, .tcp] {
             packet.withUnsafeBufferPointer { buffer in
-                processor.process(buffer, client: .v4(0x7F00_0001), transport: transport) { reply in
+                processor.process(buffer, client: .v4(0x7F00_0001), transport: transport)?.whenReady { reply in
                     guard !reply.isEmpty else { return }
                     if (try? LDNSMessage(wire: reply)) == nil { fatalError("Hush wrote a reply ldns cannot parse: \(reply)") }
                     if transport == .udp, case .query(let query) = QueryParser.parse(packet), reply.count > query.udpReplyLimit {
@@ -72,13 +72,12 @@ public enum FuzzTargets {
     /// so that the rest of the checks (question, records, ldns) are what the fuzzer explores.
     struct StubUpstream: Resolving {
         let reply: [UInt8]
-        func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
+        func resolve(_ request: Request) -> Resolution {
             let id = reply.count >= 2 ? UInt16(reply[0]) << 8 | UInt16(reply[1]) : 0
             if let message = try? StoredMessage(upstreamReply: reply, expectedID: id, question: request.query) {
-                respond(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "stub", latency: 0)))
-            } else {
-                respond(.synthesized(SynthesizedAnswer(rcode: .servFail), .failed(reason: "bad reply")))
+                return .now(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: "stub", latency: 0)))
             }
+            return .now(.synthesized(SynthesizedAnswer(rcode: .servFail), .failed(reason: "bad reply")))
         }
     }
 }

@@ -11,14 +11,13 @@ public struct AccessControlHandler: Resolving {
         self.next = next
     }
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
+    public func resolve(_ request: Request) -> Resolution {
         guard allowed.contains(where: { $0.contains(request.client) }) else {
-            respond(.synthesized(
+            return .now(.synthesized(
                 SynthesizedAnswer(rcode: .refused, extendedError: ExtendedError(
                     code: ExtendedError.prohibitedCode, text: "client \(request.client) is not allowed")),
                 .refused(reason: "client not in allowed ranges")))
-            return
         }
-        next.resolve(request, respond)
+        return next.resolve(request)
     }
 }

@@ -14,26 +14,32 @@ public struct BlockingHandler: Resolving {
         self.next = next
     }
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
+    public func resolve(_ request: Request) -> Resolution {
         let query = request.query
         if case .blocked(let match) = lists.verdict(for: query.name.bytes) {
-            respond(.synthesized(policy.answer(for: query, match: match), .blocked(match)))
-            return
+            return .now(.synthesized(policy.answer(for: query, match: match), .blocked(match)))
         }
-        next.resolve(request) { [lists, policy] answer in
-            guard case .stored(let served) = answer.content, !served.message.cnameTargets.isEmpty else {
-                respond(answer)
-                return
-            }
-            for target in served.message.cnameTargets {
-                if case .blocked(let match) = lists.verdict(for: target.bytes) {
-                    respond(.synthesized(
-                        policy.answer(for: query, match: match, cname: target.description),
-                        .blockedByCNAME(cname: target.description, match)))
-                    return
-                }
-            }
-            respond(answer)
+        // Spelled out rather than `map`: a cache hit passes through here, and should not pay for a closure.
+        switch next.resolve(request) {
+        case .now(let answer):
+            return .now(Self.uncloaked(answer, query: query, lists: lists, policy: policy))
+        case .later(let pending):
+            return .later(pending.map { [lists, policy] answer in
+                Self.uncloaked(answer, query: query, lists: lists, policy: policy)
+            })
         }
+    }
+
+    /// The answer, or a blocked one when a CNAME in it leads to a blocked name.
+    static func uncloaked(_ answer: Answer, query: Query, lists: ListStore, policy: BlockPolicy) -> Answer {
+        guard case .stored(let served) = answer.content, !served.message.cnameTargets.isEmpty else { return answer }
+        for target in served.message.cnameTargets {
+            if case .blocked(let match) = lists.verdict(for: target.bytes) {
+                return .synthesized(
+                    policy.answer(for: query, match: match, cname: target.description),
+                    .blockedByCNAME(cname: target.description, match))
+            }
+        }
+        return answer
     }
 }

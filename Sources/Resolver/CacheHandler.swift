@@ -22,29 +22,26 @@ public struct CacheHandler: Resolving {
         self.next = next
     }
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
+    public func resolve(_ request: Request) -> Resolution {
         let key = CacheKey(request.query)
         let hit = cache.lookup(key)
         if let hit, !hit.expired {
-            respond(Answer(.stored(ServedMessage(message: hit.message, age: hit.age, ttlCap: hit.lifetime)), .cached))
-            return
+            return .now(Answer(.stored(ServedMessage(message: hit.message, age: hit.age, ttlCap: hit.lifetime)), .cached))
         }
         let stale = settings.serveStale ? hit : nil
-        next.resolve(request) { [cache, settings] answer in
+        return next.resolve(request).map { [cache, settings] answer in
             if case .stored(let served) = answer.content, served.message.rcode != .servFail {
                 if let ttl = served.message.cacheTTL {
                     let lifetime = min(max(ttl, settings.minTTL), settings.maxTTL)
                     cache.store(served.message, for: key, lifetime: lifetime)
                 }
-                respond(answer)
-                return
+                return answer
             }
             // The upstreams failed (no answer, or SERVFAIL): an old answer beats none.
             if let stale {
-                respond(Answer(.stored(ServedMessage(message: stale.message, ttlCap: Self.staleTTL, stale: true)), .stale))
-                return
+                return Answer(.stored(ServedMessage(message: stale.message, ttlCap: Self.staleTTL, stale: true)), .stale)
             }
-            respond(answer)
+            return answer
         }
     }
 }

@@ -3,27 +3,27 @@ import Locking
 /// Identical questions that miss the cache while one is already upstream wait for that one answer
 /// instead of each being forwarded.
 public final class CoalescingHandler: Resolving {
-    private let waiting = Locked<[CacheKey: [@Sendable (Answer) -> Void]]>([:])
+    private let waiting = Locked<[CacheKey: Pending<Answer>]>([:])
     let next: any Resolving
 
     public init(next: any Resolving) {
         self.next = next
     }
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
+    public func resolve(_ request: Request) -> Resolution {
         let key = CacheKey(request.query)
-        let first = waiting.withLock { waiting -> Bool in
-            if waiting[key] != nil {
-                waiting[key]!.append(respond)
-                return false
-            }
-            waiting[key] = [respond]
-            return true
+        let (answer, first) = waiting.withLock { waiting -> (Pending<Answer>, Bool) in
+            if let inFlight = waiting[key] { return (inFlight, false) }
+            let answer = Pending<Answer>()
+            waiting[key] = answer
+            return (answer, true)
         }
-        guard first else { return }
-        next.resolve(request) { [weak self] answer in
-            let responders = self?.waiting.withLock { $0.removeValue(forKey: key) } ?? [respond]
-            for responder in responders { responder(answer) }
+        guard first else { return .later(answer) }
+        next.resolve(request).whenReady { [weak self] upstreamAnswer in
+            // Forgotten before it is given out: a question asked after this goes upstream afresh.
+            self?.waiting.withLock { _ = $0.removeValue(forKey: key) }
+            answer.fulfil(upstreamAnswer)
         }
+        return .later(answer)
     }
 }

@@ -45,16 +45,12 @@ public final class ForwardingHandler: Resolving {
         }
     }
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
-        guard !settings.upstreams.isEmpty else {
-            respond(Self.failure("no upstream configured"))
-            return
-        }
-        guard let pool else {
-            respond(Self.failure(poolError))
-            return
-        }
-        UpstreamExchange(query: request.query, forwarder: self, pool: pool, respond: respond).attempt(0)
+    public func resolve(_ request: Request) -> Resolution {
+        guard !settings.upstreams.isEmpty else { return .now(Self.failure("no upstream configured")) }
+        guard let pool else { return .now(Self.failure(poolError)) }
+        let answer = Pending<Answer>()
+        UpstreamExchange(query: request.query, forwarder: self, pool: pool, answer: answer).attempt(0)
+        return .later(answer)
     }
 
     static func failure(_ reason: String) -> Answer {
@@ -72,8 +68,7 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
     let query: Query
     let forwarder: ForwardingHandler
     let pool: UpstreamPool
-    let respond: @Sendable (Answer) -> Void
-    var finished = false
+    let answer: Pending<Answer>
     var lastProblem = "no upstream answered"
     let started = MonotonicClock.seconds()
     // The try in progress.
@@ -82,11 +77,11 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
     var upstream: SocketAddress
     var id: UInt16 = 0
 
-    init(query: Query, forwarder: ForwardingHandler, pool: UpstreamPool, respond: @escaping @Sendable (Answer) -> Void) {
+    init(query: Query, forwarder: ForwardingHandler, pool: UpstreamPool, answer: Pending<Answer>) {
         self.query = query
         self.forwarder = forwarder
         self.pool = pool
-        self.respond = respond
+        self.answer = answer
         upstream = forwarder.settings.upstreams[0]
     }
 
@@ -154,9 +149,8 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
         }
     }
 
+    /// Only the first answer counts (`Pending` keeps the first).
     func finish(_ answer: Answer) {
-        guard !finished else { return }
-        finished = true
-        respond(answer)
+        self.answer.fulfil(answer)
     }
 }

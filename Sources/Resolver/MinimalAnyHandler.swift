@@ -12,12 +12,9 @@ public struct MinimalAnyHandler: Resolving {
     /// HINFO "RFC8482" "".
     static let rdata: [UInt8] = [7] + Array("RFC8482".utf8) + [0]
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
-        guard request.query.type == .any else {
-            next.resolve(request, respond)
-            return
-        }
-        respond(.synthesized(
+    public func resolve(_ request: Request) -> Resolution {
+        guard request.query.type == .any else { return next.resolve(request) }
+        return .now(.synthesized(
             SynthesizedAnswer(rcode: .noError, records: [SynthesizedRecord(type: RecordType(rawValue: 13), ttl: 3600, rdata: Self.rdata)]),
             .minimalAny))
     }

@@ -40,19 +40,17 @@ public final class RateLimitHandler: Resolving {
         self.clock = clock
     }
 
-    public func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
+    public func resolve(_ request: Request) -> Resolution {
         let verdict = admit(request.client)
         guard verdict == .admitted else {
             if request.transport == .tcp {
-                respond(.synthesized(SynthesizedAnswer(rcode: .refused), .rateLimited))
+                return .now(.synthesized(SynthesizedAnswer(rcode: .refused), .rateLimited))
             } else if verdict == .slip {
-                respond(.synthesized(SynthesizedAnswer(rcode: .noError, truncated: true), .rateLimited))
-            } else {
-                respond(Answer(.silence, .rateLimited))
+                return .now(.synthesized(SynthesizedAnswer(rcode: .noError, truncated: true), .rateLimited))
             }
-            return
+            return .now(Answer(.silence, .rateLimited))
         }
-        next.resolve(request, respond)
+        return next.resolve(request)
     }
 
     enum Verdict { case admitted, slip, drop }

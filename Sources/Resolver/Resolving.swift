@@ -1,9 +1,11 @@
 /// A stage: answer the request, or hand it to the next stage and maybe look at what comes back.
-/// Local answers call `respond` before returning, on the caller's thread; forwarded ones call it later
-/// from the upstream queue. Either way `respond` is called exactly once.
+/// Local answers and cache hits come back `.now`, on the caller's thread, with nothing allocated to wait
+/// for them; forwarded ones come back `.later`, and the upstream side fulfils them.
 public protocol Resolving: Sendable {
-    func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void)
+    func resolve(_ request: Request) -> Resolution
 }
+
+public typealias Resolution = Eventual<Answer>
 
 /// Sees every answered query: stats and metrics hang off this. Called on the answering path, so an
 /// observer only queues what it needs and returns.

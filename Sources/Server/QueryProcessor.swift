@@ -14,40 +14,35 @@ public struct QueryProcessor: Sendable {
         self.prefetchers = prefetchers
     }
 
-    /// Calls `reply` once with the bytes to send (possibly later, for forwarded queries), or never when the
-    /// packet must be dropped. Returns whether a reply will come.
-    @discardableResult
-    public func process(
-        _ packet: UnsafeBufferPointer<UInt8>, client: IPAddress, transport: Request.Transport,
-        reply: @escaping @Sendable ([UInt8]) -> Void
-    ) -> Bool {
-        answer(QueryParser.parse(packet), client: client, transport: transport, reply: reply)
+    /// The bytes to send: now for local answers and cache hits, later for forwarded queries; empty bytes
+    /// mean send nothing. nil when the packet must be dropped.
+    public func process(_ packet: UnsafeBufferPointer<UInt8>, client: IPAddress, transport: Request.Transport) -> Eventual<[UInt8]>? {
+        answer(QueryParser.parse(packet), client: client, transport: transport)
     }
 
     /// `process` for a packet already parsed (the UDP loop parses a whole batch first).
-    @discardableResult
-    public func answer(
-        _ parse: QueryParse, client: IPAddress, transport: Request.Transport,
-        reply: @escaping @Sendable ([UInt8]) -> Void
-    ) -> Bool {
+    public func answer(_ parse: QueryParse, client: IPAddress, transport: Request.Transport) -> Eventual<[UInt8]>? {
         switch parse {
         case .drop:
-            return false
+            return nil
         case .reject(let rejected):
-            reply(ReplyWriter.reject(rejected))
-            return true
+            return .now(ReplyWriter.reject(rejected))
         case .query(let query):
             let request = Request(query: query, client: client, transport: transport)
-            let limit = transport == .udp ? query.udpReplyLimit : 65_535
-            // The closure keeps the request alone (the query is inside it): each value it holds costs
-            // reference counting on every query.
-            resolver.resolve(request) { [observers] answer in
-                // Observers first (each only queues a record), so whoever sees the reply can also see it counted.
-                for observer in observers { observer.observe(request, answer) }
-                reply(Self.write(answer, for: request.query, limit: limit))
+            switch resolver.resolve(request) {
+            case .now(let answer):
+                return .now(reply(answer, to: request))
+            case .later(let pending):
+                return .later(pending.map { [self] answer in reply(answer, to: request) })
             }
-            return true
         }
+    }
+
+    /// Observers first (each only queues a record), so whoever sees the reply can also see it counted.
+    private func reply(_ answer: Answer, to request: Request) -> [UInt8] {
+        for observer in observers { observer.observe(request, answer) }
+        let limit = request.transport == .udp ? request.query.udpReplyLimit : 65_535
+        return Self.write(answer, for: request.query, limit: limit)
     }
 
     /// Lets the stages start loading what they will read for a batch of names (see `Prefetching`).

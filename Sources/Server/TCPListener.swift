@@ -147,15 +147,19 @@ final class TCPConnection: @unchecked Sendable {
             consumed += 2 + length
             outstanding += 1
             let queue = listener.queue
-            let willReply = frame.withUnsafeBufferPointer { packet in
-                listener.processor.process(packet, client: peer.ip, transport: .tcp) { [self] reply in
-                    queue.async { [self] in
-                        outstanding -= 1
-                        enqueue(reply)
-                    }
+            let reply = frame.withUnsafeBufferPointer { packet in
+                listener.processor.process(packet, client: peer.ip, transport: .tcp)
+            }
+            guard let reply else {
+                outstanding -= 1
+                continue
+            }
+            reply.whenReady { [self] reply in
+                queue.async { [self] in
+                    outstanding -= 1
+                    enqueue(reply)
                 }
             }
-            if !willReply { outstanding -= 1 }
         }
         if consumed > 0 { input.removeFirst(consumed) }
     }

@@ -12,9 +12,9 @@ import Synchronization
 /// socket and on the upstream replies. A Dispatch read source would make libdispatch's manager thread
 /// re-arm epoll for every wake-up, which profiled as the largest cost of the whole server under load.
 /// Upstream replies are taken here too, so under a burst of misses one thread does the work instead of
-/// two waking each other. Replies made during a turn (local answers and forwarded ones) leave together in
-/// one sendmmsg; replies made on other threads are sent on their own. Each reply leaves from the address
-/// its query arrived at.
+/// two waking each other. Replies made during a turn (local answers, cache hits and forwarded answers the
+/// loop took itself) leave together in one sendmmsg; replies made on other threads are sent on their own.
+/// Each reply leaves from the address its query arrived at.
 final class UDPListener: @unchecked Sendable {
     let fd: Int32
     let address: SocketAddress
@@ -28,8 +28,8 @@ final class UDPListener: @unchecked Sendable {
     let heartbeat = Atomic<UInt64>(0)
     private let finished = DispatchSemaphore(value: 0)
     private let queries = DatagramBatch(count: 32, size: 4096)
-    /// Replies made during the current batch on the loop's thread. Forwarded answers arrive on other
-    /// threads, so the flag and the list sit behind a lock.
+    /// Forwarded answers made during the current turn on the loop's thread. They can also come on other
+    /// threads, so the flag and the list sit behind a lock. Local answers skip it (see `queue`).
     private struct Batch {
         var collecting = false
         var owner: pthread_t?
@@ -47,7 +47,9 @@ final class UDPListener: @unchecked Sendable {
         var client: IPAddress
     }
     private let batch = Locked(Batch())
-    // Touched only by the loop's thread, and reused from turn to turn.
+    // Touched only by the loop's thread, and reused from turn to turn. The turn's replies are copied into
+    // one buffer as they are made (`outgoing` says where each goes and how long it is), so every pointer
+    // handed to sendmmsg stays valid and a turn allocates nothing.
     private var spareReplies: [PendingReply] = []
     private var outgoing: [hush_datagram] = []
     private var blob: [UInt8] = []
@@ -124,12 +126,26 @@ final class UDPListener: @unchecked Sendable {
         processor.prefetch(names)
         received.withUnsafeBufferPointer { received in
             for i in received.indices {
-                let route = received[i].route
-                processor.answer(received[i].parse, client: received[i].client, transport: .udp) { [self] reply in
-                    send(reply, to: route)
+                switch processor.answer(received[i].parse, client: received[i].client, transport: .udp) {
+                case .now(let reply):
+                    queue(reply, to: received[i].route)
+                case .later(let pending):
+                    let route = received[i].route
+                    pending.whenReady { [self] reply in send(reply, to: route) }
+                case nil:
+                    continue
                 }
             }
         }
+    }
+
+    /// Adds a reply to the turn's sendmmsg. Only on the loop's thread.
+    private func queue(_ reply: [UInt8], to route: ReplyRoute) {
+        guard !reply.isEmpty else { return }
+        var datagram = route.datagram
+        datagram.length = reply.count
+        outgoing.append(datagram)
+        blob.append(contentsOf: reply)
     }
 
     /// Queues the reply when it was made during the current turn on the loop's thread; sends it now otherwise.
@@ -149,31 +165,27 @@ final class UDPListener: @unchecked Sendable {
         }
     }
 
-    /// Ends the turn and sends its replies, copied into one buffer so every pointer handed to sendmmsg stays
-    /// valid. The lists swap with spares kept by the loop, so a turn allocates nothing.
+    /// Ends the turn and sends its replies in one sendmmsg. The forwarded answers' list swaps with a spare
+    /// kept by the loop, so it allocates nothing either.
     private func flushPending() {
         batch.withLock { batch in
             batch.collecting = false
             swap(&batch.replies, &spareReplies)
         }
-        defer { spareReplies.removeAll(keepingCapacity: true) }
-        guard !spareReplies.isEmpty else { return }
-        outgoing.removeAll(keepingCapacity: true)
-        blob.removeAll(keepingCapacity: true)
-        spareReplies.withUnsafeBufferPointer { replies in
-            for i in replies.indices {
-                outgoing.append(replies[i].route.datagram)
-                blob.append(contentsOf: replies[i].reply)
+        for reply in spareReplies { queue(reply.reply, to: reply.route) }
+        spareReplies.removeAll(keepingCapacity: true)
+        defer {
+            outgoing.removeAll(keepingCapacity: true)
+            blob.removeAll(keepingCapacity: true)
+        }
+        guard !outgoing.isEmpty else { return }
+        blob.withUnsafeMutableBufferPointer { base in
+            var offset = 0
+            for i in outgoing.indices {
+                outgoing[i].data = base.baseAddress! + offset
+                offset += outgoing[i].length
             }
-            blob.withUnsafeMutableBufferPointer { base in
-                var offset = 0
-                for i in replies.indices {
-                    outgoing[i].data = base.baseAddress! + offset
-                    outgoing[i].length = replies[i].reply.count
-                    offset += replies[i].reply.count
-                }
-                _ = hush_send_batch(fd, &outgoing, UInt32(outgoing.count))
-            }
+            _ = hush_send_batch(fd, &outgoing, UInt32(outgoing.count))
         }
     }
 }

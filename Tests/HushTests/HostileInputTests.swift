@@ -43,8 +43,8 @@ import TestSupport
 
     /// A next stage that always answers, so the limiter's own decisions can be counted.
     struct Answering: Resolving {
-        func resolve(_ request: Request, _ respond: @escaping @Sendable (Answer) -> Void) {
-            respond(.synthesized(SynthesizedAnswer(rcode: .noError), .cached))
+        func resolve(_ request: Request) -> Resolution {
+            .now(.synthesized(SynthesizedAnswer(rcode: .noError), .cached))
         }
     }
 
@@ -54,13 +54,15 @@ import TestSupport
 
     func admitted(_ limiter: RateLimitHandler, _ client: String, _ count: Int) -> Int {
         let query = Query(id: 1, nameWire: DomainName("a.test").wire, name: DomainName("a.test"), type: .a)
-        let passed = LockedCounter()
+        var passed = 0
         for _ in 0..<count {
-            limiter.resolve(Request(query: query, client: IPAddress(client)!, transport: .udp)) { answer in
-                if answer.disposition != .rateLimited { passed.increment() }
+            guard case .now(let answer) = limiter.resolve(Request(query: query, client: IPAddress(client)!, transport: .udp)) else {
+                Issue.record("the limiter and the stage after it answer at once")
+                continue
             }
+            if answer.disposition != .rateLimited { passed += 1 }
         }
-        return passed.value
+        return passed
     }
 
     @Test func tokenBucketsRefillAndCoverTheNetwork() {
