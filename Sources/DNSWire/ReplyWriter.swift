@@ -1,6 +1,7 @@
 /// Writes every reply a client receives. Replies are built by hand: a synthesized answer is a header,
 /// the client's own question bytes and a few fixed records, which costs far less than ldns's generic
-/// writer (see bench/). Tests parse every shape written here with ldns.
+/// writer (see bench/). Tests parse every shape written here with ldns. Each reply can be appended to a
+/// buffer the caller keeps (the UDP loop's turn buffer), so serving it allocates nothing.
 public enum ReplyWriter {
     /// An error reply for a query the parser rejected; no question is echoed.
     public static func reject(_ rejected: RejectedQuery) -> [UInt8] {
@@ -15,11 +16,17 @@ public enum ReplyWriter {
         return out
     }
 
-    /// A reply Hush made itself. Over UDP, a reply above `limit` becomes header and question with TC=1.
     public static func synthesized(_ answer: SynthesizedAnswer, for query: Query, limit: Int) -> [UInt8] {
-        if answer.truncated { return truncated(query, rcode: answer.rcode) }
         var out: [UInt8] = []
-        out.reserveCapacity(
+        synthesized(answer, for: query, limit: limit, appendingTo: &out)
+        return out
+    }
+
+    /// A reply Hush made itself. Over UDP, a reply above `limit` becomes header and question with TC=1.
+    public static func synthesized(_ answer: SynthesizedAnswer, for query: Query, limit: Int, appendingTo out: inout [UInt8]) {
+        let start = out.count
+        if answer.truncated { return truncated(query, rcode: answer.rcode, appendingTo: &out) }
+        out.reserveCapacity(start +
             12 + query.nameWire.count + 4 + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
                 + (answer.negativeSOA == nil ? 0 : 12 + NegativeSOA.rdataLength)
                 + (query.edns == nil ? 0 : 11 + (answer.extendedError.map { 6 + $0.textLength } ?? 0)))
@@ -39,7 +46,16 @@ public enum ReplyWriter {
         if let edns = query.edns {
             writeOPT(&out, rcode: answer.rcode, dnssecOK: edns.dnssecOK, extendedError: answer.extendedError)
         }
-        return out.count <= limit ? out : truncated(query, rcode: answer.rcode)
+        if out.count - start > limit { truncate(&out, from: start, query, rcode: answer.rcode) }
+    }
+
+    public static func stored(
+        _ message: StoredMessage, for query: Query, age: UInt32, ttlCap: UInt32 = .max,
+        extendedError: ExtendedError? = nil, limit: Int
+    ) -> [UInt8] {
+        var out: [UInt8] = []
+        stored(message, for: query, age: age, ttlCap: ttlCap, extendedError: extendedError, limit: limit, appendingTo: &out)
+        return out
     }
 
     /// A reply from a stored upstream message: the client's ID, flags and question bytes, TTLs lowered by
@@ -47,16 +63,21 @@ public enum ReplyWriter {
     /// sent one.
     public static func stored(
         _ message: StoredMessage, for query: Query, age: UInt32, ttlCap: UInt32 = .max,
-        extendedError: ExtendedError? = nil, limit: Int
-    ) -> [UInt8] {
-        var out = message.wire
-        out.reserveCapacity(out.count + 11 + (extendedError.map { $0.textLength + 6 } ?? 0))
-        out.withUnsafeMutableBufferPointer { buffer in
+        extendedError: ExtendedError? = nil, limit: Int, appendingTo out: inout [UInt8]
+    ) {
+        let start = out.count
+        out.reserveCapacity(start + message.wire.count + 11 + (extendedError.map { $0.textLength + 6 } ?? 0))
+        out.append(contentsOf: message.wire)
+        out.withUnsafeMutableBufferPointer { whole in
+            let buffer = UnsafeMutableBufferPointer(rebasing: whole[start...])
             buffer[0] = UInt8(query.id >> 8)
             buffer[1] = UInt8(truncatingIfNeeded: query.id)
             buffer[2] = 0x80 | (buffer[2] & 0x04) | (query.recursionDesired ? 1 : 0)   // QR, keep AA
             buffer[3] = 0x80 | (buffer[3] & 0x2F) | (query.checkingDisabled ? 0x10 : 0) // RA, keep AD and rcode
-            for i in 0..<query.nameWire.count { buffer[12 + i] = query.nameWire[i] }
+            // The client's own spelling of the name (the stored one is the first asker's).
+            query.nameWire.withUnsafeBufferPointer { name in
+                UnsafeMutableRawPointer(buffer.baseAddress! + 12).copyMemory(from: name.baseAddress!, byteCount: name.count)
+            }
             for offset in message.ttlOffsets {
                 let at = Int(offset)
                 let original = UInt32(buffer[at]) << 24 | UInt32(buffer[at + 1]) << 16
@@ -70,24 +91,28 @@ public enum ReplyWriter {
             }
         }
         if let edns = query.edns {
-            let additional = (UInt16(out[10]) << 8 | UInt16(out[11])) + 1
-            out[10] = UInt8(additional >> 8)
-            out[11] = UInt8(truncatingIfNeeded: additional)
+            let additional = (UInt16(out[start + 10]) << 8 | UInt16(out[start + 11])) + 1
+            out[start + 10] = UInt8(additional >> 8)
+            out[start + 11] = UInt8(truncatingIfNeeded: additional)
             writeOPT(&out, rcode: message.rcode, dnssecOK: edns.dnssecOK, extendedError: extendedError)
         }
-        return out.count <= limit ? out : truncated(query, rcode: message.rcode)
+        if out.count - start > limit { truncate(&out, from: start, query, rcode: message.rcode) }
+    }
+
+    /// Replaces the reply written from `start` with its truncated form.
+    static func truncate(_ out: inout [UInt8], from start: Int, _ query: Query, rcode: RCode) {
+        out.removeSubrange(start...)
+        truncated(query, rcode: rcode, appendingTo: &out)
     }
 
     /// Header and question with TC=1: the client retries over TCP and gets the whole answer there.
-    static func truncated(_ query: Query, rcode: RCode) -> [UInt8] {
-        var out: [UInt8] = []
+    static func truncated(_ query: Query, rcode: RCode, appendingTo out: inout [UInt8]) {
         writeHeader(
             &out, id: query.id, opcode: query.opcode, recursionDesired: query.recursionDesired,
             checkingDisabled: query.checkingDisabled, truncated: true, rcode: rcode,
             counts: (1, 0, 0, query.edns == nil ? 0 : 1))
         writeQuestion(&out, query)
         if let edns = query.edns { writeOPT(&out, rcode: rcode, dnssecOK: edns.dnssecOK, extendedError: nil) }
-        return out
     }
 
     static func writeHeader(

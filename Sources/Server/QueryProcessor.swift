@@ -17,32 +17,45 @@ public struct QueryProcessor: Sendable {
     /// The bytes to send: now for local answers and cache hits, later for forwarded queries; empty bytes
     /// mean send nothing. nil when the packet must be dropped.
     public func process(_ packet: UnsafeBufferPointer<UInt8>, client: IPAddress, transport: Request.Transport) -> Eventual<[UInt8]>? {
-        answer(QueryParser.parse(packet), client: client, transport: transport)
+        var out: [UInt8] = []
+        let later = answer(QueryParser.parse(packet), client: client, transport: transport, appendingTo: &out)
+        if let later { return .later(later) }
+        return out.isEmpty ? nil : .now(out)
     }
 
-    /// `process` for a packet already parsed (the UDP loop parses a whole batch first).
-    public func answer(_ parse: QueryParse, client: IPAddress, transport: Request.Transport) -> Eventual<[UInt8]>? {
+    /// `process` for a packet already parsed (the UDP loop parses a whole batch first). A local answer or
+    /// cache hit is appended to `out` at once (nothing appended: send nothing); a forwarded one comes back
+    /// pending.
+    public func answer(
+        _ parse: QueryParse, client: IPAddress, transport: Request.Transport, appendingTo out: inout [UInt8]
+    ) -> Pending<[UInt8]>? {
         switch parse {
         case .drop:
             return nil
         case .reject(let rejected):
-            return .now(ReplyWriter.reject(rejected))
+            out.append(contentsOf: ReplyWriter.reject(rejected))
+            return nil
         case .query(let query):
             let request = Request(query: query, client: client, transport: transport)
             switch resolver.resolve(request) {
             case .now(let answer):
-                return .now(reply(answer, to: request))
+                reply(answer, to: request, appendingTo: &out)
+                return nil
             case .later(let pending):
-                return .later(pending.map { [self] answer in reply(answer, to: request) })
+                return pending.map { [self] answer in
+                    var out: [UInt8] = []
+                    reply(answer, to: request, appendingTo: &out)
+                    return out
+                }
             }
         }
     }
 
     /// Observers first (each only queues a record), so whoever sees the reply can also see it counted.
-    private func reply(_ answer: Answer, to request: Request) -> [UInt8] {
+    private func reply(_ answer: Answer, to request: Request, appendingTo out: inout [UInt8]) {
         for observer in observers { observer.observe(request, answer) }
         let limit = request.transport == .udp ? request.query.udpReplyLimit : 65_535
-        return Self.write(answer, for: request.query, limit: limit)
+        Self.write(answer, for: request.query, limit: limit, appendingTo: &out)
     }
 
     /// Lets the stages start loading what they will read for a batch of names (see `Prefetching`).
@@ -50,19 +63,19 @@ public struct QueryProcessor: Sendable {
         for prefetcher in prefetchers { prefetcher.prefetch(names) }
     }
 
-    /// The reply's bytes; empty means send nothing.
-    static func write(_ answer: Answer, for query: Query, limit: Int) -> [UInt8] {
+    /// Appends the reply's bytes; nothing for silence.
+    static func write(_ answer: Answer, for query: Query, limit: Int, appendingTo out: inout [UInt8]) {
         switch answer.content {
         case .silence:
-            return []
+            return
         case .synthesized(let synthesized):
-            return ReplyWriter.synthesized(synthesized, for: query, limit: limit)
+            ReplyWriter.synthesized(synthesized, for: query, limit: limit, appendingTo: &out)
         case .stored(let served):
             let staleNote = served.stale
                 ? ExtendedError(code: ExtendedError.staleAnswerCode, text: "upstream unreachable; stale answer") : nil
-            return ReplyWriter.stored(
+            ReplyWriter.stored(
                 served.message, for: query, age: served.age, ttlCap: served.ttlCap,
-                extendedError: staleNote, limit: limit)
+                extendedError: staleNote, limit: limit, appendingTo: &out)
         }
     }
 }

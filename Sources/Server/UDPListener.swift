@@ -126,26 +126,22 @@ final class UDPListener: @unchecked Sendable {
         processor.prefetch(names)
         received.withUnsafeBufferPointer { received in
             for i in received.indices {
-                switch processor.answer(received[i].parse, client: received[i].client, transport: .udp) {
-                case .now(let reply):
-                    queue(reply, to: received[i].route)
-                case .later(let pending):
+                let start = blob.count
+                let pending = processor.answer(received[i].parse, client: received[i].client, transport: .udp, appendingTo: &blob)
+                if blob.count > start { addToTurn(received[i].route, length: blob.count - start) }
+                if let pending {
                     let route = received[i].route
                     pending.whenReady { [self] reply in send(reply, to: route) }
-                case nil:
-                    continue
                 }
             }
         }
     }
 
-    /// Adds a reply to the turn's sendmmsg. Only on the loop's thread.
-    private func queue(_ reply: [UInt8], to route: ReplyRoute) {
-        guard !reply.isEmpty else { return }
+    /// Adds the reply just appended to `blob` to the turn's sendmmsg. Only on the loop's thread.
+    private func addToTurn(_ route: ReplyRoute, length: Int) {
         var datagram = route.datagram
-        datagram.length = reply.count
+        datagram.length = length
         outgoing.append(datagram)
-        blob.append(contentsOf: reply)
     }
 
     /// Queues the reply when it was made during the current turn on the loop's thread; sends it now otherwise.
@@ -172,7 +168,10 @@ final class UDPListener: @unchecked Sendable {
             batch.collecting = false
             swap(&batch.replies, &spareReplies)
         }
-        for reply in spareReplies { queue(reply.reply, to: reply.route) }
+        for reply in spareReplies where !reply.reply.isEmpty {
+            blob.append(contentsOf: reply.reply)
+            addToTurn(reply.route, length: reply.reply.count)
+        }
         spareReplies.removeAll(keepingCapacity: true)
         defer {
             outgoing.removeAll(keepingCapacity: true)

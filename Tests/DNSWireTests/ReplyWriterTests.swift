@@ -75,6 +75,47 @@ import Testing
         #expect(Array(wire[12..<31]) == q.nameWire)
     }
 
+    /// The UDP loop appends a turn's replies to one buffer: each must come out exactly as written alone,
+    /// a stored one patched at its own offset and an oversized one cut back to its truncated form.
+    @Test func repliesAppendedToOneBufferMatchTheirStandaloneForms() throws {
+        let q = query(.a, edns: EDNS())
+        let upstream = header(id: 77, flags: 0x8180, an: 1) + wireName(["tracking", "miui", "com"]) + [0, 1, 0, 1]
+            + [0xC0, 0x0C, 0, 1, 0, 1, 0, 0, 0, 100, 0, 4, 1, 2, 3, 4]
+        let stored = try StoredMessage(upstreamReply: upstream, expectedID: 77, question: q)
+        let blocked = SynthesizedAnswer(
+            rcode: .noError, records: [SynthesizedRecord(type: .a, ttl: 300, rdata: [0, 0, 0, 0])],
+            extendedError: ExtendedError(code: 15, text: "blocked by xiaomi.txt"))
+        let oversized = SynthesizedAnswer(rcode: .noError, records: (0..<60).map {
+            SynthesizedRecord(type: .a, ttl: 60, rdata: [10, 0, 0, UInt8($0)])
+        })
+        let alone = [
+            ReplyWriter.synthesized(blocked, for: q, limit: 1232),
+            ReplyWriter.stored(stored, for: q, age: 30, limit: 1232),
+            ReplyWriter.synthesized(oversized, for: query(.a), limit: 512),
+            ReplyWriter.stored(stored, for: q, age: 5, ttlCap: 60, limit: 1232),
+        ]
+        var buffer: [UInt8] = [0xAA, 0xBB]
+        var lengths: [Int] = []
+        for index in alone.indices {
+            let start = buffer.count
+            switch index {
+            case 0: ReplyWriter.synthesized(blocked, for: q, limit: 1232, appendingTo: &buffer)
+            case 1: ReplyWriter.stored(stored, for: q, age: 30, limit: 1232, appendingTo: &buffer)
+            case 2: ReplyWriter.synthesized(oversized, for: query(.a), limit: 512, appendingTo: &buffer)
+            default: ReplyWriter.stored(stored, for: q, age: 5, ttlCap: 60, limit: 1232, appendingTo: &buffer)
+            }
+            lengths.append(buffer.count - start)
+        }
+        #expect(Array(buffer[0..<2]) == [0xAA, 0xBB], "what was there before is untouched")
+        var offset = 2
+        for (index, length) in lengths.enumerated() {
+            #expect(Array(buffer[offset..<(offset + length)]) == alone[index], "reply \(index)")
+            offset += length
+        }
+        #expect(try LDNSMessage(wire: alone[2]).isTruncated)
+        #expect(try LDNSMessage(wire: alone[3]).answers.map(\.ttl) == [55])
+    }
+
     @Test func upstreamRepliesAreCheckedBeforeLdns() {
         let q = query(.a)
         let good = header(id: 9, flags: 0x8180) + wireName(["tracking", "miui", "com"]) + [0, 1, 0, 1]
