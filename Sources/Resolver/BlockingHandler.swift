@@ -15,15 +15,15 @@ public struct BlockingHandler: Resolving {
     }
 
     public func resolve(_ request: Request) -> Resolution {
-        let query = request.query
-        if case .blocked(let match) = lists.verdict(for: query.name.bytes) {
-            return .now(.synthesized(policy.answer(for: query, match: match), .blocked(match)))
+        if case .blocked(let match) = lists.verdict(for: request.query.name.bytes) {
+            return .now(.synthesized(policy.answer(for: request.query, match: match), .blocked(match)))
         }
         // Spelled out rather than `map`: a cache hit passes through here, and should not pay for a closure.
         switch next.resolve(request) {
         case .now(let answer):
-            return .now(Self.uncloaked(answer, query: query, lists: lists, policy: policy))
+            return .now(Self.uncloaked(answer, query: request.query, lists: lists, policy: policy))
         case .later(let pending):
+            let query = request.query
             return .later(pending.map { [lists, policy] answer in
                 Self.uncloaked(answer, query: query, lists: lists, policy: policy)
             })

@@ -123,6 +123,8 @@ final class UDPListener: @unchecked Sendable {
             if case .query(let query) = parse { names.append(query.name) }
             received.append(Received(parse: parse, route: ReplyRoute(datagram: datagram), client: client.ip))
         }
+        // Read once: reaching the struct through `self` in the loop copied it (three retains) per query.
+        let processor = self.processor
         processor.prefetch(names)
         received.withUnsafeBufferPointer { received in
             for i in received.indices {
