@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Turns bench/run's results into Markdown: one table of every contestant's throughput and latency (the
 median of the rounds, then the lowest and highest), each contestant's blocked and cached throughput as a
-share of the ceiling measured in the same round, and Hush's standing against the bar of issue #6."""
+share of the ceiling measured just before and just after it, and Hush's standing against the bar of
+issue #6."""
 import statistics
 import sys
 from collections import defaultdict
@@ -12,7 +13,7 @@ for line in sys.stdin:
     if fields[1] == "load":
         loads[fields[0]] = fields[2]
     else:
-        runs[(fields[0], fields[1])].append(fields[2:])   # qps, p50, p99, round
+        runs[(fields[0], fields[1])].append(fields[2:])   # qps, p50, p99, round, sequence
 labels = list(dict.fromkeys(label for label, _ in runs))
 corpora = ["blocked", "cached", "mix", "miss"]
 
@@ -40,11 +41,20 @@ for label in labels:
 
 
 def shares(label, corpus):
-    ceiling = {r[3]: float(r[0]) for r in runs.get(("ceiling", corpus), [])}
-    return [float(r[0]) / ceiling[r[3]] for r in runs.get((label, corpus), []) if ceiling.get(r[3])]
+    """Each run's throughput over the mean of the ceiling's runs just before and just after it."""
+    ceiling = sorted((int(r[4]), float(r[0])) for r in runs.get(("ceiling", corpus), []))
+    values = []
+    for r in runs.get((label, corpus), []):
+        at = int(r[4])
+        before = [qps for sequence, qps in ceiling if sequence < at][-1:]
+        after = [qps for sequence, qps in ceiling if sequence > at][:1]
+        around = before + after
+        if around:
+            values.append(float(r[0]) / statistics.mean(around))
+    return values
 
 
-print("\nShare of the ceiling measured in the same round: the median, then every round in order.\n")
+print("\nShare of the ceiling measured just before and after each run (their mean): the median, then every round in order.\n")
 print("| contestant | blocked | cached |")
 print("|---|---|---|")
 for label in labels:
