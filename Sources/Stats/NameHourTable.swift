@@ -55,6 +55,8 @@ struct NameHourTable {
 
     func slot(for key: Key) -> Int? { slots.slot(for: key) }
 
+    func prefetch(_ key: Key) { slots.prefetch(key) }
+
     mutating func add(_ entry: Entry, for key: Key) -> Int {
         entries.append(entry)
         slots.insert(key, slot: entries.count - 1)

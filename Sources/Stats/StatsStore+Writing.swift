@@ -17,6 +17,10 @@ struct KnownIDs {
 }
 
 extension StatsStore {
+    /// How many records ahead the writer starts loading a key's bucket: enough to cover a memory access,
+    /// few enough that the line is still there when the record's turn comes.
+    static let prefetchDistance = 8
+
     /// Writes one batch in one transaction: devices and their addresses, per-device hourly counts, the
     /// packed raw log as the privacy setting allows, and — when `aggregate` says so for the number of keys
     /// waiting — the per-name hourly totals `table` has gathered. Returns whether it wrote those.
@@ -48,6 +52,15 @@ extension StatsStore {
             }
             try batch.records.withUnsafeBufferPointer { records in
                 for record in records.indices {
+                    // The key of a record a few ahead, when it comes from the same client (the usual case:
+                    // the answering thread queues runs of one client's queries), so its bucket is loaded
+                    // by the time it is looked up.
+                    let ahead = record + Self.prefetchDistance
+                    if ahead < records.count, current.activity.device >= 0, records[ahead].client == current.address {
+                        table.prefetch(NameHourTable.Key(
+                            nameHash: records[ahead].nameHash, hour: Int64(records[ahead].time / 3600),
+                            device: current.activity.device, disposition: records[ahead].code))
+                    }
                     let time = records[record].time
                     let address = records[record].client
                     if current.activity.device < 0 || address != current.address {
@@ -72,10 +85,11 @@ extension StatsStore {
                     let key = NameHourTable.Key(nameHash: records[record].nameHash, hour: hour, device: device, disposition: code)
                     let slot = try table.slot(for: key) ?? table.add(newEntry(records[record], in: batch, hour: hour, device: device, db: db, ids: &ids), for: key)
                     guard table.count(slot, at: time, rawLimit: rawPerNameHour) else { continue }
-                    let entry = table.entries[slot]
+                    // Two fields read in place: a copy of the entry would retain its vendor and category too.
+                    let (name, rule) = (table.entries[slot].name, table.entries[slot].rule)
                     // A later CNAME for the same key can differ from the first; the raw entry keeps its own.
                     let cname = code == Disposition.blockedByCNAMECode ? try batch.cname(records[record]).map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : 0
-                    raw.add(AttemptEntry(time: time, device: device, name: entry.name, cname: cname, rule: entry.rule,
+                    raw.add(AttemptEntry(time: time, device: device, name: name, cname: cname, rule: rule,
                                          type: records[record].type, disposition: code, client: address))
                     if raw.isFull { try raw.insert(db) }
                 }
