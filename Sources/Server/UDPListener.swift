@@ -29,7 +29,7 @@ final class UDPListener: @unchecked Sendable {
     private let finished = DispatchSemaphore(value: 0)
     private let queries = DatagramBatch(count: 32, size: 4096)
     /// Forwarded answers made during the current turn on the loop's thread. They can also come on other
-    /// threads, so the flag and the list sit behind a lock. Local answers skip it (see `queue`).
+    /// threads, so the flag and the list sit behind a lock. Local answers skip it (see `answerQueries`).
     private struct Batch {
         var collecting = false
         var owner: pthread_t?
@@ -47,14 +47,25 @@ final class UDPListener: @unchecked Sendable {
         var client: IPAddress
     }
     private let batch = Locked(Batch())
-    // Touched only by the loop's thread, and reused from turn to turn. The turn's replies are copied into
-    // one buffer as they are made (`outgoing` says where each goes and how long it is), so every pointer
-    // handed to sendmmsg stays valid and a turn allocates nothing.
-    private var spareReplies: [PendingReply] = []
-    private var outgoing: [hush_datagram] = []
-    private var blob: [UInt8] = []
-    private var received: [Received] = []
-    private var names: [DomainName] = []
+    /// What only the loop's thread touches, reused from turn to turn. The turn's replies are copied into
+    /// one buffer as they are made (`outgoing` says where each goes and how long it is), so every pointer
+    /// handed to sendmmsg stays valid and a turn allocates nothing. A value the loop owns, not properties
+    /// of the listener: those cost a dynamic exclusivity check on every access.
+    private struct Turn {
+        var received: [Received] = []
+        var names: [DomainName] = []
+        var outgoing: [hush_datagram] = []
+        var blob: [UInt8] = []
+        var spareReplies: [PendingReply] = []
+
+        /// The sendmmsg entry for a reply of `length` bytes just appended to `blob`; its pointer is set when
+        /// the turn is sent, once `blob` has stopped growing.
+        static func datagram(to route: ReplyRoute, length: Int) -> hush_datagram {
+            var datagram = route.datagram
+            datagram.length = length
+            return datagram
+        }
+    }
 
     init(fd: Int32, address: SocketAddress, processor: QueryProcessor, upstreamReplies: (any UpstreamReplySource)?, logger: Logger) {
         self.fd = fd
@@ -91,21 +102,22 @@ final class UDPListener: @unchecked Sendable {
         }
         upstreamReplies?.attachLoop()
         defer { upstreamReplies?.detachLoop() }
+        var turn = Turn()
         while running.load(ordering: .acquiring) {
             heartbeat.store(DispatchTime.now().uptimeNanoseconds / 1_000_000, ordering: .relaxed)
             // At most 100 ms, so the loop notices stop() and the watchdog sees it turn.
             let ready = poller.wait(timeoutMilliseconds: 100)
             guard !ready.isEmpty else { continue }
             batch.withLock { $0.collecting = true }
-            if ready.contains(fd) { answerQueries() }
+            if ready.contains(fd) { answerQueries(&turn) }
             if let upstreamReplies, ready.contains(upstreamReplies.readinessDescriptor) {
                 upstreamReplies.takeReplies(using: upstreamBuffers)
             }
-            flushPending()
+            flushPending(&turn)
         }
     }
 
-    private func answerQueries() {
+    private func answerQueries(_ turn: inout Turn) {
         let count = queries.receive(on: fd)
         if count < 0 {
             logger.error("UDP receive on \(address) failed: \(SocketError("recvmmsg"))")
@@ -114,36 +126,29 @@ final class UDPListener: @unchecked Sendable {
         }
         // The whole batch is parsed first, so the stages can start loading what they will read for every
         // query (the block list's slots) before the first is answered: a batch's cache misses overlap.
-        received.removeAll(keepingCapacity: true)
-        names.removeAll(keepingCapacity: true)
+        turn.received.removeAll(keepingCapacity: true)
+        turn.names.removeAll(keepingCapacity: true)
         for i in 0..<count {
             let datagram = queries.datagram(i)
             guard datagram.length > 0, let client = SocketAddress(storage: datagram.peer) else { continue }
             let parse = QueryParser.parse(UnsafeBufferPointer(start: datagram.data, count: datagram.length))
-            if case .query(let query) = parse { names.append(query.name) }
-            received.append(Received(parse: parse, route: ReplyRoute(datagram: datagram), client: client.ip))
+            if case .query(let query) = parse { turn.names.append(query.name) }
+            turn.received.append(Received(parse: parse, route: ReplyRoute(datagram: datagram), client: client.ip))
         }
         // Read once: reaching the struct through `self` in the loop copied it (three retains) per query.
         let processor = self.processor
-        processor.prefetch(names)
-        received.withUnsafeBufferPointer { received in
+        processor.prefetch(turn.names)
+        turn.received.withUnsafeBufferPointer { received in
             for i in received.indices {
-                let start = blob.count
-                let pending = processor.answer(received[i].parse, client: received[i].client, transport: .udp, appendingTo: &blob)
-                if blob.count > start { addToTurn(received[i].route, length: blob.count - start) }
+                let start = turn.blob.count
+                let pending = processor.answer(received[i].parse, client: received[i].client, transport: .udp, appendingTo: &turn.blob)
+                if turn.blob.count > start { turn.outgoing.append(Turn.datagram(to: received[i].route, length: turn.blob.count - start)) }
                 if let pending {
                     let route = received[i].route
                     pending.whenReady { [self] reply in send(reply, to: route) }
                 }
             }
         }
-    }
-
-    /// Adds the reply just appended to `blob` to the turn's sendmmsg. Only on the loop's thread.
-    private func addToTurn(_ route: ReplyRoute, length: Int) {
-        var datagram = route.datagram
-        datagram.length = length
-        outgoing.append(datagram)
     }
 
     /// Queues the reply when it was made during the current turn on the loop's thread; sends it now otherwise.
@@ -165,28 +170,28 @@ final class UDPListener: @unchecked Sendable {
 
     /// Ends the turn and sends its replies in one sendmmsg. The forwarded answers' list swaps with a spare
     /// kept by the loop, so it allocates nothing either.
-    private func flushPending() {
+    private func flushPending(_ turn: inout Turn) {
         batch.withLock { batch in
             batch.collecting = false
-            swap(&batch.replies, &spareReplies)
+            swap(&batch.replies, &turn.spareReplies)
         }
-        for reply in spareReplies where !reply.reply.isEmpty {
-            blob.append(contentsOf: reply.reply)
-            addToTurn(reply.route, length: reply.reply.count)
+        for reply in turn.spareReplies where !reply.reply.isEmpty {
+            turn.blob.append(contentsOf: reply.reply)
+            turn.outgoing.append(Turn.datagram(to: reply.route, length: reply.reply.count))
         }
-        spareReplies.removeAll(keepingCapacity: true)
+        turn.spareReplies.removeAll(keepingCapacity: true)
         defer {
-            outgoing.removeAll(keepingCapacity: true)
-            blob.removeAll(keepingCapacity: true)
+            turn.outgoing.removeAll(keepingCapacity: true)
+            turn.blob.removeAll(keepingCapacity: true)
         }
-        guard !outgoing.isEmpty else { return }
-        blob.withUnsafeMutableBufferPointer { base in
+        guard !turn.outgoing.isEmpty else { return }
+        turn.blob.withUnsafeMutableBufferPointer { base in
             var offset = 0
-            for i in outgoing.indices {
-                outgoing[i].data = base.baseAddress! + offset
-                offset += outgoing[i].length
+            for i in turn.outgoing.indices {
+                turn.outgoing[i].data = base.baseAddress! + offset
+                offset += turn.outgoing[i].length
             }
-            _ = hush_send_batch(fd, &outgoing, UInt32(outgoing.count))
+            _ = hush_send_batch(fd, &turn.outgoing, UInt32(turn.outgoing.count))
         }
     }
 }
