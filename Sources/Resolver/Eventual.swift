@@ -1,4 +1,4 @@
-import Locking
+import Synchronization
 
 /// A value that is here now, or will come later. Most answers are local (blocked names, cache hits), so
 /// they travel as plain values; a continuation closure per stage cost three allocations per query.
@@ -25,34 +25,44 @@ public enum Eventual<Value: Sendable>: Sendable {
 
 /// A value still on its way (an upstream answer). Whoever holds it says what to do with it, before or
 /// after it comes: the reply can reach the upstream reader before the asker has returned. The first value
-/// given is the one kept.
+/// given is the one kept. Its lock sits inline (one allocation per pending value, where `Locked` would
+/// take three): every forwarded query makes one per stage that looks at the answer, and the two sides
+/// rarely meet, so a priority-inheriting `Mutex` costs nothing here.
 public final class Pending<Value: Sendable>: Sendable {
+    public typealias Waiter = @Sendable (Value) -> Void
+
     private enum State {
-        case waiting([@Sendable (Value) -> Void])
+        /// Nearly always one waiter (the stage that asked); more only for coalesced questions.
+        case waiting(first: Waiter?, more: [Waiter])
         case fulfilled(Value)
     }
 
-    private let state = Locked(State.waiting([]))
+    private let state = Mutex(State.waiting(first: nil, more: []))
 
     public init() {}
 
     public func fulfil(_ value: Value) {
-        let waiters = state.withLock { state -> [@Sendable (Value) -> Void] in
-            guard case .waiting(let waiters) = state else { return [] }
+        let (first, more) = state.withLock { state -> (Waiter?, [Waiter]) in
+            guard case .waiting(let first, let more) = state else { return (nil, []) }
             state = .fulfilled(value)
-            return waiters
+            return (first, more)
         }
-        for waiter in waiters { waiter(value) }
+        first?(value)
+        for waiter in more { waiter(value) }
     }
 
-    public func whenReady(_ body: @escaping @Sendable (Value) -> Void) {
+    public func whenReady(_ body: @escaping Waiter) {
         let value = state.withLock { state -> Value? in
             switch state {
             case .fulfilled(let value):
                 return value
-            case .waiting(var waiters):
-                waiters.append(body)
-                state = .waiting(waiters)
+            case .waiting(nil, let more):
+                state = .waiting(first: body, more: more)
+                return nil
+            case .waiting(let first, var more):
+                state = .waiting(first: nil, more: [])
+                more.append(body)
+                state = .waiting(first: first, more: more)
                 return nil
             }
         }

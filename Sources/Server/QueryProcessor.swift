@@ -14,8 +14,9 @@ public struct QueryProcessor: Sendable {
         self.prefetchers = prefetchers
     }
 
-    /// The bytes to send: now for local answers and cache hits, later for forwarded queries; empty bytes
-    /// mean send nothing. nil when the packet must be dropped.
+    /// The bytes to send: now for local answers and cache hits, later for forwarded queries (empty bytes
+    /// then mean send nothing). nil when nothing goes back now: a dropped packet, or a rate-limited query's
+    /// silence.
     public func process(_ packet: UnsafeBufferPointer<UInt8>, client: IPAddress, transport: Request.Transport) -> Eventual<[UInt8]>? {
         var out: [UInt8] = []
         let later = answer(QueryParser.parse(packet), client: client, transport: transport, appendingTo: &out)
