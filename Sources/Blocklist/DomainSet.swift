@@ -215,7 +215,12 @@ public struct DomainSet: Sendable {
     /// the slots alone, without hashing every name again.
     @inline(__always)
     private func filterBit(_ hash: UInt64) -> Int {
-        Int(truncatingIfNeeded: hash >> 40) & filterMask
+        Self.filterBit(hash, filterMask)
+    }
+
+    @inline(__always)
+    private static func filterBit(_ hash: UInt64, _ mask: Int) -> Int {
+        Int(truncatingIfNeeded: hash >> 40) & mask
     }
 
     @inline(__always)
@@ -252,7 +257,8 @@ public struct DomainSet: Sendable {
         var filter = [UInt64](repeating: 0, count: bits / 64)
         let mask = bits - 1
         for value in slots where value != 0 {
-            let bit = Int(truncatingIfNeeded: value >> 40) & mask
+            // A slot's top 24 bits are its hash's (see `tag`), so they give the same bit a lookup tests.
+            let bit = Self.filterBit(value, mask)
             filter[bit >> 6] |= 1 << UInt64(bit & 63)
         }
         self.filter = filter

@@ -11,6 +11,19 @@ struct NameHourTable {
         var hour: Int64
         var device: Int64
         var disposition: UInt8
+
+        /// The key a record counts under. The writer's prefetch makes it a few records early, so both go
+        /// through here: a key that differed would load the wrong bucket without anyone noticing.
+        init(_ record: RecordBatch.Record, device: Int64) {
+            self.init(nameHash: record.nameHash, hour: record.hour, device: device, disposition: record.code)
+        }
+
+        init(nameHash: Int, hour: Int64, device: Int64, disposition: UInt8) {
+            self.nameHash = nameHash
+            self.hour = hour
+            self.device = device
+            self.disposition = disposition
+        }
     }
 
     struct Entry {

@@ -25,6 +25,9 @@ struct RecordBatch {
         var ruleStart: Int32  // the rule's text in `text`
         var ruleLength: Int32
         var cname: Int32      // index in `cnames`, -1: none
+
+        /// Hours since 1970, as the tables count them.
+        var hour: Int64 { Int64(time / 3600) }
     }
 
     private(set) var records: [Record] = []

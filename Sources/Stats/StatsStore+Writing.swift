@@ -57,9 +57,7 @@ extension StatsStore {
                     // by the time it is looked up.
                     let ahead = record + Self.prefetchDistance
                     if ahead < records.count, current.activity.device >= 0, records[ahead].client == current.address {
-                        table.prefetch(NameHourTable.Key(
-                            nameHash: records[ahead].nameHash, hour: Int64(records[ahead].time / 3600),
-                            device: current.activity.device, disposition: records[ahead].code))
+                        table.prefetch(NameHourTable.Key(records[ahead], device: current.activity.device))
                     }
                     let time = records[record].time
                     let address = records[record].client
@@ -71,7 +69,7 @@ extension StatsStore {
                     }
                     let device = current.activity.device
                     current.activity.last = max(current.activity.last, time)
-                    let hour = Int64(time / 3600)
+                    let hour = records[record].hour
                     let blocked = Disposition.isBlocked(code: records[record].code)
                     if counting.key.hour != hour || counting.key.device != device {
                         noteCounts()
@@ -82,7 +80,7 @@ extension StatsStore {
                     guard privacy == .all || (privacy == .blocked && blocked) else { continue }
 
                     let code = records[record].code
-                    let key = NameHourTable.Key(nameHash: records[record].nameHash, hour: hour, device: device, disposition: code)
+                    let key = NameHourTable.Key(records[record], device: device)
                     let slot = try table.slot(for: key) ?? table.add(newEntry(records[record], in: batch, hour: hour, device: device, db: db, ids: &ids), for: key)
                     guard table.count(slot, at: time, rawLimit: rawPerNameHour) else { continue }
                     // Two fields read in place: a copy of the entry would retain its vendor and category too.
