@@ -56,14 +56,32 @@ public struct DomainSet: Sendable {
     /// The most specific rule covering `name` (lower-case presentation bytes): the name itself, or a
     /// parent. A names-below rule (`*.x`) does not cover x itself.
     public func match(_ name: UnsafeBufferPointer<UInt8>) -> DomainRule? {
+        entry(matching: name).map { rule(at: $0.offset, length: $0.length) }
+    }
+
+    /// Where the most specific rule covering `name` sits in the arena, for callers that want its parts
+    /// without building its text.
+    func entry(matching name: UnsafeBufferPointer<UInt8>) -> Entry? {
         guard !name.isEmpty, name.count <= 255 else { return nil }
-        var found: (offset: Int, length: Int)?
+        var found: Entry?
         Self.forEachSuffix(of: name) { hash, start in
             guard mayContain(hash), let offset = find(hash: hash, in: name, start, name.count - start),
                   start > 0 || syntax(at: offset) != .namesBelow else { return }
-            found = (offset, name.count - start)
+            found = Entry(offset: offset, length: name.count - start)
         }
-        return found.map { rule(at: $0.offset, length: $0.length) }
+        return found
+    }
+
+    struct Entry {
+        var offset: Int
+        var length: Int
+    }
+
+    func listIndex(of entry: Entry) -> Int { Int(meta(at: entry.offset) >> 8) }
+
+    /// The entry's rule text as a reference into the arena: no string is built unless someone reads it.
+    func ruleText(of entry: Entry) -> RuleText {
+        RuleText(arena: arena, start: entry.offset + Self.metaSize, length: entry.length, syntax: syntax(at: entry.offset))
     }
 
     public func match(_ name: [UInt8]) -> DomainRule? {
@@ -279,11 +297,5 @@ public struct DomainRule: Sendable, Equatable {
     public var listIndex: Int
     public var syntax: RuleSyntax
 
-    public var text: String {
-        switch syntax {
-        case .plain: domain
-        case .adblock: "||\(domain)^"
-        case .namesBelow: "*.\(domain)"
-        }
-    }
+    public var text: String { RuleText(domain: domain, syntax: syntax).description }
 }

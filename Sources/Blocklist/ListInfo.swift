@@ -39,6 +39,9 @@ public struct ListInfo: Sendable, Equatable {
         storage = Storage(source: source, label: label, name: name ?? label, category: category, vendor: vendor, purpose: purpose)
     }
 
+    /// The same loaded list, not merely an equal one: a pointer comparison for the answering path.
+    public func isIdentical(to other: ListInfo) -> Bool { storage === other.storage }
+
     public static func == (a: ListInfo, b: ListInfo) -> Bool {
         a.storage === b.storage || (a.source == b.source && a.label == b.label && a.name == b.name
             && a.category == b.category && a.vendor == b.vendor && a.purpose == b.purpose)

@@ -15,9 +15,10 @@ public struct ListSet: Sendable {
     /// Blocked unless an allow rule covers the name. Most names are in no list, so the allowlist is only
     /// consulted for names a block rule covers.
     public func verdict(for name: UnsafeBufferPointer<UInt8>) -> Verdict {
-        guard let blockRule = block.match(name) else { return .unlisted }
-        if let allowRule = allow.match(name) { return .allowed(match(allowRule), overriding: match(blockRule)) }
-        return .blocked(match(blockRule))
+        guard let blockEntry = block.entry(matching: name) else { return .unlisted }
+        let blocked = match(blockEntry, in: block)
+        if let allowEntry = allow.entry(matching: name) { return .allowed(match(allowEntry, in: allow), overriding: blocked) }
+        return .blocked(blocked)
     }
 
     public func verdict(for name: [UInt8]) -> Verdict {
@@ -28,15 +29,16 @@ public struct ListSet: Sendable {
     public func explain(_ name: String) -> Verdict {
         let bytes = Array(name.lowercased().utf8)
         let verdict = verdict(for: bytes)
-        if case .unlisted = verdict, let allowRule = allow.match(bytes) {
-            return .allowed(match(allowRule), overriding: nil)
+        if case .unlisted = verdict, let allowEntry = bytes.withUnsafeBufferPointer({ allow.entry(matching: $0) }) {
+            return .allowed(match(allowEntry, in: allow), overriding: nil)
         }
         return verdict
     }
 
-    private func match(_ rule: DomainRule) -> ListMatch {
-        ListMatch(list: lists.indices.contains(rule.listIndex) ? lists[rule.listIndex] : ListInfo(source: "?"),
-                  rule: rule.text)
+    private func match(_ entry: DomainSet.Entry, in set: DomainSet) -> ListMatch {
+        let listIndex = set.listIndex(of: entry)
+        return ListMatch(list: lists.indices.contains(listIndex) ? lists[listIndex] : ListInfo(source: "?"),
+                         ruleText: set.ruleText(of: entry))
     }
 }
 
@@ -49,11 +51,19 @@ public enum Verdict: Sendable, Equatable {
 /// Which list and which rule matched.
 public struct ListMatch: Sendable, Equatable {
     public var list: ListInfo
-    public var rule: String
+    public var ruleText: RuleText
+    public var rule: String {
+        get { ruleText.description }
+        set { ruleText = RuleText(newValue) }
+    }
 
     public init(list: ListInfo, rule: String) {
+        self.init(list: list, ruleText: RuleText(rule))
+    }
+
+    public init(list: ListInfo, ruleText: RuleText) {
         self.list = list
-        self.rule = rule
+        self.ruleText = ruleText
     }
 
     /// "Xiaomi telemetry (xiaomi.txt: tracking.miui.com)"

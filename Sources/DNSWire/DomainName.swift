@@ -35,13 +35,37 @@ public struct DomainName: Hashable, Sendable, CustomStringConvertible {
     /// The name in uncompressed wire form, for names made of plain labels.
     public var wire: [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 2)
-        for label in bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: true) {
-            out.append(UInt8(label.count))
-            out.append(contentsOf: label)
-        }
-        out.append(0)
+        out.reserveCapacity(wireCount)
+        appendWire(to: &out)
         return out
+    }
+
+    /// The wire form's length, for names made of plain labels.
+    var wireCount: Int { bytes.isEmpty ? 1 : bytes.count + 2 }
+
+    /// Appends the uncompressed wire form, for names made of plain labels.
+    func appendWire(to out: inout [UInt8]) {
+        let start = out.count
+        out.append(contentsOf: repeatElement(0, count: wireCount))
+        out.withUnsafeMutableBufferPointer { writeWire(to: $0.baseAddress! + start) }
+    }
+
+    /// Writes the wire form's `wireCount` bytes at `target`: each dot becomes the length of the label
+    /// after it, and a zero ends it.
+    func writeWire(to target: UnsafeMutablePointer<UInt8>) {
+        bytes.withUnsafeBufferPointer { bytes in
+            var at = 0
+            var labelStart = 0
+            for i in 0...bytes.count where i == bytes.count || bytes[i] == UInt8(ascii: ".") {
+                if i > labelStart {
+                    target[at] = UInt8(truncatingIfNeeded: i - labelStart)
+                    (target + at + 1).update(from: bytes.baseAddress! + labelStart, count: i - labelStart)
+                    at += 1 + i - labelStart
+                }
+                labelStart = i + 1
+            }
+            target[at] = 0
+        }
     }
 }
 

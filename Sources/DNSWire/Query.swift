@@ -6,9 +6,15 @@ public struct Query: Sendable {
     public var recursionDesired: Bool
     public var checkingDisabled: Bool
     /// The question's name in wire form, as the client wrote it.
-    public var nameWire: [UInt8]
+    public var nameWire: [UInt8] {
+        get { spelling ?? name.wire }
+        set { spelling = newValue == name.wire ? nil : newValue }
+    }
     /// The same name in lower-case presentation form.
     public var name: DomainName
+    /// The client's wire bytes, kept only when they differ from `name`'s (upper case, escaped bytes).
+    /// Most clients ask in lower case, and a second array per query was an allocation on every answer.
+    private var spelling: [UInt8]?
     public var type: RecordType
     public var recordClass: UInt16
     public var edns: EDNS?
@@ -21,11 +27,42 @@ public struct Query: Sendable {
         self.opcode = opcode
         self.recursionDesired = recursionDesired
         self.checkingDisabled = checkingDisabled
-        self.nameWire = nameWire
         self.name = name
+        spelling = nameWire == name.wire ? nil : nameWire
         self.type = type
         self.recordClass = recordClass
         self.edns = edns
+    }
+
+    /// Made by the parser, which knows whether the client's bytes are `name`'s own wire form.
+    init(id: UInt16, opcode: UInt8, recursionDesired: Bool, checkingDisabled: Bool, spelling: [UInt8]?, name: DomainName,
+         type: RecordType, recordClass: UInt16, edns: EDNS?) {
+        self.id = id
+        self.opcode = opcode
+        self.recursionDesired = recursionDesired
+        self.checkingDisabled = checkingDisabled
+        self.name = name
+        self.spelling = spelling
+        self.type = type
+        self.recordClass = recordClass
+        self.edns = edns
+    }
+
+    /// The wire name's length, without building it.
+    var nameWireCount: Int { spelling?.count ?? name.wireCount }
+
+    /// Appends the question's name as the client wrote it.
+    func appendNameWire(to out: inout [UInt8]) {
+        if let spelling { out.append(contentsOf: spelling) } else { name.appendWire(to: &out) }
+    }
+
+    /// Writes the question's name as the client wrote it, `nameWireCount` bytes at `target`.
+    func writeNameWire(to target: UnsafeMutablePointer<UInt8>) {
+        if let spelling {
+            spelling.withUnsafeBufferPointer { target.update(from: $0.baseAddress!, count: $0.count) }
+        } else {
+            name.writeWire(to: target)
+        }
     }
 
     /// The largest reply the client accepts over UDP: 512 without EDNS, and never above 1232 so that

@@ -27,7 +27,7 @@ public enum ReplyWriter {
         let start = out.count
         if answer.truncated { return truncated(query, rcode: answer.rcode, appendingTo: &out) }
         out.reserveCapacity(start +
-            12 + query.nameWire.count + 4 + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
+            12 + query.nameWireCount + 4 + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
                 + (answer.negativeSOA == nil ? 0 : 12 + NegativeSOA.rdataLength)
                 + (query.edns == nil ? 0 : 11 + (answer.extendedError.map { 6 + $0.textLength } ?? 0)))
         let withOPT = query.edns != nil
@@ -75,9 +75,7 @@ public enum ReplyWriter {
             buffer[2] = 0x80 | (buffer[2] & 0x04) | (query.recursionDesired ? 1 : 0)   // QR, keep AA
             buffer[3] = 0x80 | (buffer[3] & 0x2F) | (query.checkingDisabled ? 0x10 : 0) // RA, keep AD and rcode
             // The client's own spelling of the name (the stored one is the first asker's).
-            query.nameWire.withUnsafeBufferPointer { name in
-                UnsafeMutableRawPointer(buffer.baseAddress! + 12).copyMemory(from: name.baseAddress!, byteCount: name.count)
-            }
+            query.writeNameWire(to: buffer.baseAddress! + 12)
             for offset in message.ttlOffsets {
                 let at = Int(offset)
                 let original = UInt32(buffer[at]) << 24 | UInt32(buffer[at + 1]) << 16
@@ -129,7 +127,7 @@ public enum ReplyWriter {
     }
 
     static func writeQuestion(_ out: inout [UInt8], _ query: Query) {
-        out.append(contentsOf: query.nameWire)
+        query.appendNameWire(to: &out)
         out.appendUInt16(query.type.rawValue)
         out.appendUInt16(query.recordClass)
     }

@@ -3,7 +3,7 @@
 public enum UpstreamQuery {
     public static func wire(id: UInt16, for query: Query) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(query.nameWire.count + 27)
+        out.reserveCapacity(query.nameWireCount + 27)
         out.appendUInt16(id)
         out.append(0x01)                                  // RD
         out.append(query.checkingDisabled ? 0x10 : 0)
@@ -11,7 +11,9 @@ public enum UpstreamQuery {
         out.appendUInt16(0)
         out.appendUInt16(0)
         out.appendUInt16(1)
-        out.append(contentsOf: query.nameWire.map(asciiLowercased))
+        let nameStart = out.count
+        query.appendNameWire(to: &out)
+        for i in nameStart..<out.count { out[i] = asciiLowercased(out[i]) }
         out.appendUInt16(query.type.rawValue)
         out.appendUInt16(query.recordClass)
         out.append(0)

@@ -75,20 +75,20 @@ struct RecordBatch {
     }
 
     /// What matched: the list once per run of records from the same list, the rule's text again only when
-    /// it differs from the last record's.
+    /// it differs from the last record's. The rule is written straight from the list's bytes and taken
+    /// back when it repeats, so nothing is built for it.
     private mutating func note(_ match: ListMatch, in record: inout Record) {
-        if lists.last != match.list { lists.append(match.list) }
+        if lists.isEmpty || !lists[lists.count - 1].isIdentical(to: match.list) { lists.append(match.list) }
         record.list = Int32(lists.count - 1)
-        var rule = match.rule
-        rule.withUTF8 { rule in
-            if let last = records.last, last.list >= 0, rule.count > 0, Int(last.ruleLength) == rule.count,
-               text.withUnsafeBytes({ memcmp($0.baseAddress! + Int(last.ruleStart), rule.baseAddress!, rule.count) == 0 }) {
-                record.ruleStart = last.ruleStart
-            } else {
-                record.ruleStart = Int32(truncatingIfNeeded: text.count)
-                text.append(contentsOf: rule)
-            }
-            record.ruleLength = Int32(rule.count)
+        let start = text.count
+        match.ruleText.append(to: &text)
+        let length = text.count - start
+        record.ruleStart = Int32(truncatingIfNeeded: start)
+        record.ruleLength = Int32(length)
+        if let last = records.last, last.list >= 0, length > 0, Int(last.ruleLength) == length,
+           text.withUnsafeBytes({ memcmp($0.baseAddress! + Int(last.ruleStart), $0.baseAddress! + start, length) == 0 }) {
+            record.ruleStart = last.ruleStart
+            text.removeLast(length)
         }
     }
 

@@ -76,6 +76,19 @@ import Testing
         #expect(blocked(lists, "deep.wild.test") == "*.wild.test")
     }
 
+    @Test func aMatchReportsItsRuleAsWrittenWithoutCopyingIt() {
+        let (lists, _) = load("plain.test\n||adblock.test^\n*.below.test\n0.0.0.0 hosts.test\n")
+        for (name, rule) in [("a.plain.test", "plain.test"), ("a.adblock.test", "||adblock.test^"),
+                             ("a.below.test", "*.below.test"), ("hosts.test", "hosts.test")] {
+            guard case .blocked(let match) = lists.verdict(for: Array(name.utf8)) else { Issue.record("\(name) not blocked"); continue }
+            #expect(match.rule == rule)
+            var bytes: [UInt8] = [7]
+            match.ruleText.append(to: &bytes)
+            #expect(bytes == [7] + Array(rule.utf8), "appended after what the buffer held")
+            #expect(match == ListMatch(list: match.list, rule: rule), "a rule read from the list equals the same text")
+        }
+    }
+
     @Test func anAllowRuleWinsForItselfAndBelow() {
         var block = DomainSet()
         var allow = DomainSet()

@@ -22,6 +22,19 @@ import Testing
         #expect(query.udpReplyLimit == 512)
     }
 
+    @Test func everySpellingOfTheNameIsEchoedAndSentUpstreamInLowerCase() {
+        let escaped: [UInt8] = [3, 97, 46, 98, 4, 116, 101, 115, 116, 0]   // the label "a.b", then "test"
+        for name in [wireName(["www", "example", "com"]), wireName(["WwW", "Example", "COM"]), escaped, [0]] {
+            let packet = header() + name + [0, 1, 0, 1]
+            guard case .query(let query) = QueryParser.parse(packet) else { Issue.record("not parsed: \(name)"); continue }
+            #expect(query.nameWire == name)
+            let reply = ReplyWriter.synthesized(SynthesizedAnswer(rcode: .noError), for: query, limit: 512)
+            #expect(Array(reply[12..<(12 + name.count)]) == name, "the question as the client wrote it")
+            let upstream = UpstreamQuery.wire(id: 9, for: query)
+            #expect(Array(upstream[12..<(12 + name.count)]) == name.map { $0 >= 65 && $0 <= 90 ? $0 | 0x20 : $0 })
+        }
+    }
+
     @Test func readsEDNS() {
         let packet = header(ar: 1) + wireName(["a", "b"]) + [0, 28, 0, 1] + [0, 0, 41, 0x10, 0x00, 0, 0, 0x80, 0, 0, 0]
         guard case .query(let query) = QueryParser.parse(packet) else { Issue.record("not parsed"); return }

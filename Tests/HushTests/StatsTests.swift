@@ -67,6 +67,7 @@ import TestSupport
         let sa = detail.endpoints[0]
         #expect(sa.count == 5 && sa.vendor == "Xiaomi" && sa.category == "vendor-telemetry" && sa.list == "xiaomi.txt"
                 && sa.rule == "sa.api.intl.miui.com" && sa.disposition == "blocked")
+        #expect(detail.endpoints[1].rule == "tracking.intl.miui.com", "a new rule after a run of repeats is kept whole")
         #expect(detail.hourly.map(\.queries).reduce(0, +) == 10)
 
         let domain = try report.domain("miui.com", Self.window)
