@@ -46,7 +46,7 @@ public final class AnswerCache: Sendable {
         self.staleWindow = staleWindow
     }
 
-    public func lookup(_ key: CacheKey, now: Double = MonotonicClock.seconds()) -> Hit? {
+    public func lookup(_ key: CacheKey, now: Double = MonotonicClock.coarseSeconds()) -> Hit? {
         state.withLock { state -> Hit? in
             guard let slot = state.index[key] else { return nil }
             // Fields read in place: copying the entry would retain its key and message for nothing.
@@ -63,7 +63,7 @@ public final class AnswerCache: Sendable {
         }
     }
 
-    public func store(_ message: StoredMessage, for key: CacheKey, lifetime: UInt32, now: Double = MonotonicClock.seconds()) {
+    public func store(_ message: StoredMessage, for key: CacheKey, lifetime: UInt32, now: Double = MonotonicClock.coarseSeconds()) {
         let cost = message.wire.count + key.name.bytes.count + 160
         guard cost <= maxBytes else { return }
         state.withLock { state in
