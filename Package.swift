@@ -28,7 +28,7 @@ let package = Package(
             "DNSWire", "Blocklist", "Sockets", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Stats", dependencies: [
-            "Resolver", "Sockets", "Locking", "CHushSocket", "CSQLite", "CMemory", .product(name: "GRDB", package: "GRDB.swift"),
+            "Resolver", "Sockets", "CHushSocket", "CSQLite", "CMemory", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Server", dependencies: [

@@ -23,15 +23,8 @@ public struct Query: Sendable {
         id: UInt16, opcode: UInt8 = 0, recursionDesired: Bool = true, checkingDisabled: Bool = false,
         nameWire: [UInt8], name: DomainName, type: RecordType, recordClass: UInt16 = 1, edns: EDNS? = nil
     ) {
-        self.id = id
-        self.opcode = opcode
-        self.recursionDesired = recursionDesired
-        self.checkingDisabled = checkingDisabled
-        self.name = name
-        spelling = nameWire == name.wire ? nil : nameWire
-        self.type = type
-        self.recordClass = recordClass
-        self.edns = edns
+        self.init(id: id, opcode: opcode, recursionDesired: recursionDesired, checkingDisabled: checkingDisabled,
+                  spelling: nameWire == name.wire ? nil : nameWire, name: name, type: type, recordClass: recordClass, edns: edns)
     }
 
     /// Made by the parser, which knows whether the client's bytes are `name`'s own wire form.
