@@ -55,20 +55,20 @@ public enum QueryParser {
         if let edns, edns.version > 0 {
             return reject(.badVers, "EDNS version \(edns.version)", edns: EDNS(version: 0, dnssecOK: edns.dnssecOK))
         }
+        let domainName = DomainName(bytes: name)
         return .query(Query(
             id: id, opcode: opcode, recursionDesired: recursionDesired,
             checkingDisabled: packet[3] & 0x10 != 0,
-            spelling: spelling(packet, 12..<afterName, presentationCount: name.count), name: DomainName(bytes: name),
+            spelling: spelling(packet, 12..<afterName, of: domainName), name: domainName,
             type: RecordType(rawValue: type), recordClass: recordClass, edns: edns))
     }
 
-    /// The client's wire name when `DomainName.appendWire` would not give it back: it has upper case (a
-    /// label length is at most 63, so any byte in A–Z is a letter), or escapes made the presentation form
-    /// longer than the wire form less its first length byte and final zero.
-    static func spelling(_ packet: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, presentationCount: Int) -> [UInt8]? {
-        let plainLength = presentationCount == 0 ? 1 : presentationCount + 2
-        let lowerCase = !packet[range].contains { $0 >= 65 && $0 <= 90 }
-        return lowerCase && plainLength == range.count ? nil : Array(packet[range])
+    /// The client's wire name when `name.appendWire` would not give it back: it has upper case (a label
+    /// length is at most 63, so any byte that lower-casing changes is a letter), or escapes made the
+    /// presentation form longer than plain labels would.
+    static func spelling(_ packet: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, of name: DomainName) -> [UInt8]? {
+        let lowerCase = !packet[range].contains { asciiLowercased($0) != $0 }
+        return lowerCase && name.wireCount == range.count ? nil : Array(packet[range])
     }
 
     public static func parse(_ packet: [UInt8]) -> QueryParse {
