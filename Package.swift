@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
         .testTarget(name: "HushTests", dependencies: [
-            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport", "FuzzTargets",
+            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport", "FuzzTargets", "Locking",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ]

@@ -88,6 +88,18 @@ public struct RejectedQuery: Sendable, Equatable {
     public var rcode: RCode
     public var edns: EDNS?
     public var reason: String
+    /// The question's bytes (name, type, class), when they were read whole.
+    public var question: [UInt8]?
+
+    public init(id: UInt16, opcode: UInt8, recursionDesired: Bool, rcode: RCode, edns: EDNS?, reason: String, question: [UInt8]? = nil) {
+        self.id = id
+        self.opcode = opcode
+        self.recursionDesired = recursionDesired
+        self.rcode = rcode
+        self.edns = edns
+        self.reason = reason
+        self.question = question
+    }
 }
 
 /// What the fast parser made of a packet.

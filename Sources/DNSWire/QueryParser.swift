@@ -8,9 +8,10 @@ public enum QueryParser {
         guard flags & 0x80 == 0 else { return .drop("QR bit set: a response, not a query") }
         let opcode = (flags >> 3) & 0x0F
         let recursionDesired = flags & 0x01 != 0
-        func reject(_ rcode: RCode, _ reason: String, edns: EDNS? = nil) -> QueryParse {
+        func reject(_ rcode: RCode, _ reason: String, edns: EDNS? = nil, question: [UInt8]? = nil) -> QueryParse {
             .reject(RejectedQuery(
-                id: id, opcode: opcode, recursionDesired: recursionDesired, rcode: rcode, edns: edns, reason: reason))
+                id: id, opcode: opcode, recursionDesired: recursionDesired, rcode: rcode, edns: edns, reason: reason,
+                question: question))
         }
         guard opcode == 0 else { return reject(.notImp, "opcode \(opcode) is not QUERY") }
         guard readUInt16(packet, 4) == 1 else { return reject(.formErr, "QDCOUNT is not 1") }
@@ -53,7 +54,8 @@ public enum QueryParser {
         }
         guard position == packet.count else { return reject(.formErr, "\(packet.count - position) bytes after the last record") }
         if let edns, edns.version > 0 {
-            return reject(.badVers, "EDNS version \(edns.version)", edns: EDNS(version: 0, dnssecOK: edns.dnssecOK))
+            return reject(.badVers, "EDNS version \(edns.version)", edns: EDNS(version: 0, dnssecOK: edns.dnssecOK),
+                          question: Array(packet[12..<afterName + 4]))
         }
         let domainName = DomainName(bytes: name)
         return .query(Query(

@@ -8,6 +8,7 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let cname = RecordType(rawValue: 5)
     public static let soa = RecordType(rawValue: 6)
     public static let ptr = RecordType(rawValue: 12)
+    public static let hinfo = RecordType(rawValue: 13)
     public static let mx = RecordType(rawValue: 15)
     public static let txt = RecordType(rawValue: 16)
     public static let aaaa = RecordType(rawValue: 28)
@@ -20,7 +21,7 @@ public struct RecordType: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let any = RecordType(rawValue: 255)
 
     private static let names: [UInt16: String] = [
-        1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
+        1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 13: "HINFO", 15: "MX", 16: "TXT", 28: "AAAA", 33: "SRV",
         41: "OPT", 64: "SVCB", 65: "HTTPS", 251: "IXFR", 252: "AXFR", 255: "ANY",
     ]
 

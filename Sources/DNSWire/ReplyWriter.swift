@@ -3,13 +3,15 @@
 /// writer (see bench/). Tests parse every shape written here with ldns. Each reply can be appended to a
 /// buffer the caller keeps (the UDP loop's turn buffer), so serving it allocates nothing.
 public enum ReplyWriter {
-    /// An error reply for a query the parser rejected; no question is echoed.
+    /// An error reply for a query the parser rejected. The question is echoed when it was read whole
+    /// (BADVERS), since clients match a reply to their query by it.
     public static func reject(_ rejected: RejectedQuery) -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(23)
+        out.reserveCapacity(23 + (rejected.question?.count ?? 0))
         writeHeader(
             &out, id: rejected.id, opcode: rejected.opcode, recursionDesired: rejected.recursionDesired,
-            rcode: rejected.rcode, counts: (0, 0, 0, rejected.edns == nil ? 0 : 1))
+            rcode: rejected.rcode, counts: (rejected.question == nil ? 0 : 1, 0, 0, rejected.edns == nil ? 0 : 1))
+        if let question = rejected.question { out.append(contentsOf: question) }
         if let edns = rejected.edns {
             writeOPT(&out, rcode: rejected.rcode, dnssecOK: edns.dnssecOK, extendedError: nil)
         }
@@ -72,7 +74,7 @@ public enum ReplyWriter {
             let buffer = UnsafeMutableBufferPointer(rebasing: whole[start...])
             buffer[0] = UInt8(query.id >> 8)
             buffer[1] = UInt8(truncatingIfNeeded: query.id)
-            buffer[2] = 0x80 | (buffer[2] & 0x04) | (query.recursionDesired ? 1 : 0)   // QR, keep AA
+            buffer[2] = 0x80 | (query.recursionDesired ? 1 : 0)   // QR; AA cleared, Hush is not the authority
             buffer[3] = 0x80 | (buffer[3] & 0x2F) | (query.checkingDisabled ? 0x10 : 0) // RA, keep AD and rcode
             // The client's own spelling of the name (the stored one is the first asker's).
             query.writeNameWire(to: buffer.baseAddress! + 12)
@@ -95,6 +97,23 @@ public enum ReplyWriter {
             writeOPT(&out, rcode: message.rcode, dnssecOK: edns.dnssecOK, extendedError: extendedError)
         }
         if out.count - start > limit { truncate(&out, from: start, query, rcode: message.rcode) }
+    }
+
+    /// The size of the reply `synthesized` writes, without writing it (rate limiting counts reply bytes).
+    public static func synthesizedSize(_ answer: SynthesizedAnswer, for query: Query, limit: Int) -> Int {
+        let opt = query.edns == nil ? 0 : 11
+        let truncatedSize = 12 + query.nameWireCount + 4 + opt
+        if answer.truncated { return truncatedSize }
+        let size = truncatedSize + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
+            + (answer.negativeSOA == nil ? 0 : 12 + NegativeSOA.rdataLength)
+            + (query.edns == nil ? 0 : answer.extendedError.map { 6 + $0.textLength } ?? 0)
+        return size > limit ? truncatedSize : size
+    }
+
+    /// The size of the reply `stored` writes, without writing it.
+    public static func storedSize(_ message: StoredMessage, for query: Query, extendedError: ExtendedError? = nil, limit: Int) -> Int {
+        let size = message.wire.count + (query.edns == nil ? 0 : 11 + (extendedError.map { 6 + $0.textLength } ?? 0))
+        return size > limit ? 12 + query.nameWireCount + 4 + (query.edns == nil ? 0 : 11) : size
     }
 
     /// Replaces the reply written from `start` with its truncated form.

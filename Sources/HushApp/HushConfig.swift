@@ -184,6 +184,19 @@ public struct HushConfig: Sendable {
         "rate-limit.per-network-burst": { config, value throws(SettingError) in
             config.rateLimit?.perNetworkBurst = Double(try integer(value, 1...100_000_000))
         },
+        "rate-limit.per-address-reply-bytes": { config, value throws(SettingError) in
+            config.rateLimit?.perAddressBytesPerSecond = Double(try integer(value, 512...1_000_000_000))
+        },
+        "rate-limit.per-address-reply-burst-bytes": { config, value throws(SettingError) in
+            config.rateLimit?.perAddressBytesBurst = Double(try integer(value, 512...1_000_000_000))
+        },
+        "rate-limit.per-network-reply-bytes": { config, value throws(SettingError) in
+            config.rateLimit?.perNetworkBytesPerSecond = Double(try integer(value, 512...1_000_000_000))
+        },
+        "rate-limit.per-network-reply-burst-bytes": { config, value throws(SettingError) in
+            config.rateLimit?.perNetworkBytesBurst = Double(try integer(value, 512...1_000_000_000))
+        },
+        "rate-limit.exempt": { config, value throws(SettingError) in config.rateLimit?.exempt = try ranges(value) },
         "server.user": { config, value throws(SettingError) in
             let name = try string(value)
             config.runAsUser = name.isEmpty ? nil : name

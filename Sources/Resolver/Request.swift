@@ -53,3 +53,27 @@ public struct ServedMessage: Sendable {
         self.stale = stale
     }
 }
+
+extension Request {
+    /// The largest reply the client takes: its UDP size, or a whole message over TCP.
+    public var replyLimit: Int { transport == .udp ? query.udpReplyLimit : 65_535 }
+}
+
+extension Answer {
+    /// The Extended DNS Error a stored answer carries: only a stale one has a note (a synthesized answer
+    /// carries its own).
+    public var storedNote: ExtendedError? {
+        guard case .stored(let served) = content, served.stale else { return nil }
+        return ExtendedError(code: ExtendedError.staleAnswerCode, text: "upstream unreachable; stale answer")
+    }
+
+    /// How many bytes the reply to `query` takes on the wire, without writing it.
+    public func replySize(for query: Query, transport: Request.Transport) -> Int {
+        let limit = transport == .udp ? query.udpReplyLimit : 65_535
+        switch content {
+        case .silence: return 0
+        case .synthesized(let answer): return ReplyWriter.synthesizedSize(answer, for: query, limit: limit)
+        case .stored(let served): return ReplyWriter.storedSize(served.message, for: query, extendedError: storedNote, limit: limit)
+        }
+    }
+}

@@ -7,9 +7,10 @@ import Sockets
 ///
 /// 1. Access control: strangers are refused before anything is spent on them.
 /// 2. Rate limiting: a flood from one address or network is cut before it costs lookups or upstream work.
-/// 3. Minimal ANY: answered locally (RFC 8482), so ANY can neither amplify nor leak past blocking.
-/// 4. Blocking: a blocked name never reaches the cache or an upstream; answers coming back from the
-///    cache or upstream pass through it on their way out, so CNAME uncloaking covers both.
+/// 3. Blocking: a blocked name never reaches the cache or an upstream, whatever the type; answers coming
+///    back from the cache or upstream pass through it on their way out, so CNAME uncloaking covers both.
+/// 4. Minimal ANY: an existing name's ANY over UDP is answered with one HINFO (RFC 8482), so ANY cannot
+///    amplify; the name's real status and its CNAME pass through.
 /// 5. Cache: answers from memory, stores what upstream says, serves stale when upstream fails.
 /// 6. Coalescing: identical misses in flight share one upstream exchange.
 /// 7. Forwarding: the upstream servers.
@@ -44,9 +45,9 @@ public enum ResolverChain {
         let forwarding = ForwardingHandler(settings: configuration.forwarding, logger: logger)
         let coalescing = CoalescingHandler(next: forwarding)
         let caching = CacheHandler(cache: cache, settings: configuration.cacheSettings, next: coalescing)
-        let blocking = BlockingHandler(lists: lists, policy: configuration.blockPolicy, next: caching)
-        let minimalAny = MinimalAnyHandler(next: blocking)
-        let limited: any Resolving = configuration.rateLimit.map { RateLimitHandler(settings: $0, next: minimalAny) } ?? minimalAny
+        let minimalAny = MinimalAnyHandler(next: caching)
+        let blocking = BlockingHandler(lists: lists, policy: configuration.blockPolicy, next: minimalAny)
+        let limited: any Resolving = configuration.rateLimit.map { RateLimitHandler(settings: $0, next: blocking) } ?? blocking
         return Built(resolver: AccessControlHandler(allowed: configuration.allowedClients, next: limited),
                      upstreamReplies: forwarding.pool)
     }

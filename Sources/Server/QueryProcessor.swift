@@ -55,8 +55,7 @@ public struct QueryProcessor: Sendable {
     /// Observers first (each only queues a record), so whoever sees the reply can also see it counted.
     private func reply(_ answer: Answer, to request: Request, appendingTo out: inout [UInt8]) {
         for observer in observers { observer.observe(request, answer) }
-        let limit = request.transport == .udp ? request.query.udpReplyLimit : 65_535
-        Self.write(answer, for: request.query, limit: limit, appendingTo: &out)
+        Self.write(answer, for: request.query, limit: request.replyLimit, appendingTo: &out)
     }
 
     /// Lets the stages start loading what they will read for a batch of names (see `Prefetching`).
@@ -72,11 +71,9 @@ public struct QueryProcessor: Sendable {
         case .synthesized(let synthesized):
             ReplyWriter.synthesized(synthesized, for: query, limit: limit, appendingTo: &out)
         case .stored(let served):
-            let staleNote = served.stale
-                ? ExtendedError(code: ExtendedError.staleAnswerCode, text: "upstream unreachable; stale answer") : nil
             ReplyWriter.stored(
                 served.message, for: query, age: served.age, ttlCap: served.ttlCap,
-                extendedError: staleNote, limit: limit, appendingTo: &out)
+                extendedError: answer.storedNote, limit: limit, appendingTo: &out)
         }
     }
 }

@@ -87,6 +87,9 @@ public struct AddressRange: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { "\(base)/\(prefix)" }
 
+    /// 127.0.0.0/8 and ::1: clients on this machine, which nobody outside can spoof.
+    public static let loopback: [AddressRange] = ["127.0.0.0/8", "::1/128"].compactMap(AddressRange.init)
+
     /// Loopback, RFC 1918, CGNAT, link-local and ULA: the clients a home resolver should answer.
     public static let privateNetworks: [AddressRange] = [
         "127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16",

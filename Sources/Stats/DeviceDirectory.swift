@@ -11,6 +11,9 @@ public final class DeviceDirectory: @unchecked Sendable {
         public var key: String
         public var mac: String?
         public var name: String?
+
+        /// The key of a device known only by its address.
+        public static func addressKey(_ address: IPAddress) -> String { "ip:\(address)" }
     }
 
     public struct Sources: Sendable {
@@ -28,7 +31,14 @@ public final class DeviceDirectory: @unchecked Sendable {
     private var namesByMAC: [String: String] = [:]
     private var namesByAddress: [IPAddress: String] = [:]
     private var refreshedAt: Double = -.infinity
-    private var neighboursReadAt: Double = -.infinity
+    /// When each unknown address last made Hush read the neighbour table, and a budget for such reads, so a
+    /// flood of spoofed addresses cannot make it ask netlink for every packet.
+    private var lookedUp: [IPAddress: Double] = [:]
+    private var lookupBudget = (tokens: DeviceDirectory.lookupBurst, updated: -Double.infinity)
+    static let lookupBurst = 20.0
+    static let lookupsPerSecond = 5.0
+    /// Addresses remembered with their MAC after the kernel forgets them (an idle phone's entry expires).
+    static let rememberedAddresses = 65_536
 
     public init(sources: Sources) {
         self.sources = sources
@@ -36,12 +46,25 @@ public final class DeviceDirectory: @unchecked Sendable {
 
     public func identity(for address: IPAddress, now: Double = Date().timeIntervalSince1970) -> Identity {
         if now - refreshedAt > sources.refreshSeconds { refresh(now: now) }
-        // An address the neighbour table has not seen yet may appear in it soon; look again, at most every 5 s.
-        if macByAddress[address] == nil, !isLoopback(address), now - neighboursReadAt > 5 { readNeighbours(now: now) }
+        // An address not seen before is asked about before its first record is written, so a phone's new
+        // IPv6 address joins its MAC's device at once.
+        if macByAddress[address] == nil, !isLoopback(address), mayLookUp(address, now: now) { readNeighbours(now: now) }
         let mac = macByAddress[address]
         let name = mac.flatMap { sources.configuredNames[$0] } ?? sources.configuredNames[address.description]
             ?? mac.flatMap { namesByMAC[$0] } ?? namesByAddress[address]
-        return Identity(key: mac.map { "mac:\($0)" } ?? "ip:\(address)", mac: mac, name: name)
+        return Identity(key: mac.map { "mac:\($0)" } ?? Identity.addressKey(address), mac: mac, name: name)
+    }
+
+    /// Once per address every 30 s, within a budget of a few reads a second.
+    private func mayLookUp(_ address: IPAddress, now: Double) -> Bool {
+        if let last = lookedUp[address], now - last < 30 { return false }
+        lookupBudget.tokens = min(Self.lookupBurst, lookupBudget.tokens + (now - lookupBudget.updated) * Self.lookupsPerSecond)
+        lookupBudget.updated = now
+        guard lookupBudget.tokens >= 1 else { return false }
+        lookupBudget.tokens -= 1
+        if lookedUp.count >= Self.rememberedAddresses { lookedUp.removeAll() }
+        lookedUp[address] = now
+        return true
     }
 
     public func refresh(now: Double = Date().timeIntervalSince1970) {
@@ -57,11 +80,11 @@ public final class DeviceDirectory: @unchecked Sendable {
     }
 
     private func readNeighbours(now: Double) {
-        neighboursReadAt = now
         var entries = [hush_neighbour](repeating: hush_neighbour(), count: 4096)
         let count = hush_neighbours(&entries, Int32(entries.count))
         guard count > 0 else { return }
-        var table: [IPAddress: String] = [:]
+        // What the kernel says now wins; what it has forgotten is kept (bounded).
+        var table = macByAddress.count + Int(count) > Self.rememberedAddresses ? [:] : macByAddress
         for entry in entries.prefix(Int(count)) {
             let bytes = withUnsafeBytes(of: entry.address) { Array($0) }
             let address: IPAddress
@@ -79,7 +102,7 @@ public final class DeviceDirectory: @unchecked Sendable {
     }
 
     private func isLoopback(_ address: IPAddress) -> Bool {
-        AddressRange("127.0.0.0/8")!.contains(address) || address == IPAddress("::1")
+        AddressRange.loopback.contains { $0.contains(address) }
     }
 
     /// "AA:B:cc:..." → "aa:0b:cc:...", or nil when it is not a MAC address.

@@ -179,7 +179,7 @@ public struct StatsReport: Sendable {
         try store.database.read { db in
             let lowered = selector.lowercased()
             let id = try Int64.fetchOne(db, sql: """
-                SELECT id FROM devices WHERE lower(name) = ? OR mac = ? OR key = ? OR CAST(id AS TEXT) = ?
+                SELECT coalesce(merged_into, id) FROM devices WHERE lower(name) = ? OR mac = ? OR key = ? OR CAST(id AS TEXT) = ?
                 UNION ALL SELECT device_id FROM device_addresses WHERE address = ?
                 LIMIT 1
                 """, arguments: [lowered, lowered, lowered, selector, selector])
@@ -374,7 +374,10 @@ private struct LogLookup {
 
     mutating func device(_ id: Int64, _ db: Database) throws -> String {
         if let known = devices[id] { return known }
-        let label = StatsReport.deviceLabel(try String.fetchOne(db, sql: "SELECT coalesce(name, mac, key) FROM devices WHERE id = ?", arguments: [id]) ?? "?")
+        // A raw entry may name a device since merged into its MAC's device: show that one.
+        let label = StatsReport.deviceLabel(try String.fetchOne(db, sql: """
+            SELECT coalesce(t.name, t.mac, t.key) FROM devices d JOIN devices t ON t.id = coalesce(d.merged_into, d.id) WHERE d.id = ?
+            """, arguments: [id]) ?? "?")
         devices[id] = label
         return label
     }

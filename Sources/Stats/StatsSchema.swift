@@ -136,6 +136,11 @@ enum StatsSchema {
                 INSERT INTO counters (key, value) SELECT 'aggregated_through_batch', coalesce(max(id), 0) FROM attempt_batches
                 """)
         }
+        // A device first recorded by address, before its MAC was known, is merged into the MAC's device:
+        // its totals move, and the row stays as an alias for the raw log entries that name it.
+        migrator.registerMigration("v5-device-aliases") { db in
+            try db.execute(sql: "ALTER TABLE devices ADD COLUMN merged_into INTEGER REFERENCES devices(id)")
+        }
         return migrator
     }
 

@@ -12,6 +12,10 @@ struct KnownIDs {
     var devices: [DeviceDirectory.Identity: Int64] = [:]
     var rules: [RuleKey: Int64] = [:]
     var names: [DomainName: Int64] = [:]
+    /// The device each client address was last written under, so a change (its MAC became known) is
+    /// noticed once, and the devices merged into others while this writer ran.
+    var addressDevices: [IPAddress: Int64] = [:]
+    var mergedDevices: [Int64: Int64] = [:]
     /// A storm of random names must not grow the cache without end; past this it starts over.
     static let nameLimit = 500_000
 }
@@ -64,7 +68,7 @@ extension StatsStore {
                     if current.activity.device < 0 || address != current.address {
                         if current.activity.device >= 0 { clients[current.address] = current.activity }
                         let activity = try clients[address] ?? ClientActivity(
-                            device: deviceID(identity(address), time: time, db: db, cache: &ids.devices), last: time)
+                            device: deviceID(for: address, identity(address), time: time, db: db, ids: &ids), last: time)
                         current = (address, activity)
                     }
                     let device = current.activity.device
@@ -124,9 +128,12 @@ extension StatsStore {
         let through = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'aggregated_through_batch'") ?? 0
         var totals: [StoredKey: NameHourTable.Entry] = [:]
         var rules: [Int64: (vendor: String?, category: String?)] = [:]
+        let merged = try Self.mergedDevices(db)
         let batches = try Row.fetchCursor(db, sql: "SELECT entries, overflow FROM attempt_batches WHERE id > ? ORDER BY id", arguments: [through])
         while let batch = try batches.next() {
-            for (entry, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]).counted {
+            for (logged, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]).counted {
+                var entry = logged
+                entry.device = merged[entry.device] ?? entry.device
                 let key = StoredKey(hour: Int64(entry.time / 3600), device: entry.device, name: entry.name, disposition: entry.disposition)
                 if totals[key] == nil {
                     if Disposition.isBlocked(code: entry.disposition), rules[entry.rule] == nil {
@@ -198,6 +205,7 @@ extension StatsStore {
     /// Per device, hour and name (bound in C, integer keys but the disposition), and per device, hour and
     /// vendor; then notes that every raw batch so far is included.
     private func writeAggregates(_ pending: [NameHourTable.Entry], db: Database) throws {
+        let merged = try Self.mergedDevices(db)
         let upsertAggregate = try db.cachedStatement(sql: """
             INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -206,12 +214,14 @@ extension StatsStore {
             """).sqliteStatement
         var vendorHours: [VendorHour: Int] = [:]
         for entry in pending {
+            // Totals gathered for a device before it was merged go to the device it became.
+            let device = merged[entry.device] ?? entry.device
             if let vendor = entry.vendor {
-                vendorHours[VendorHour(hour: entry.hour, device: entry.device, vendor: vendor, category: entry.category ?? ""), default: 0] += entry.pending
+                vendorHours[VendorHour(hour: entry.hour, device: device, vendor: vendor, category: entry.category ?? ""), default: 0] += entry.pending
             }
             sqlite3_reset(upsertAggregate)
             sqlite3_bind_int64(upsertAggregate, 1, entry.hour)
-            sqlite3_bind_int64(upsertAggregate, 2, entry.device)
+            sqlite3_bind_int64(upsertAggregate, 2, device)
             sqlite3_bind_int64(upsertAggregate, 3, entry.name)
             Self.bind(upsertAggregate, 4, AttemptEntry.labels[Int(entry.disposition)])
             Self.bindID(upsertAggregate, 5, entry.rule)
@@ -255,12 +265,68 @@ extension StatsStore {
         guard status == SQLITE_DONE else { throw sqliteFailure(status, "a write") }
     }
 
-    /// The id of a device, created on first sight; its name and MAC are kept current.
+    /// The device a client address belongs to. When the address was recorded before as a device of its own
+    /// (seen before the kernel knew its MAC), that device is merged into its MAC's, so one phone with an
+    /// IPv4 and several IPv6 addresses stays one device.
+    private func deviceID(for address: IPAddress, _ identity: DeviceDirectory.Identity, time: Double, db: Database,
+                          ids: inout KnownIDs) throws -> Int64 {
+        let id = try deviceID(identity, time: time, db: db, cache: &ids.devices)
+        guard identity.mac != nil, ids.addressDevices[address] != id else { return id }
+        if let alone = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM devices WHERE key = ? AND merged_into IS NULL"),
+                                          arguments: [DeviceDirectory.Identity.addressKey(address)]), alone != id {
+            try Self.merge(alone, into: id, db)
+            ids.mergedDevices[alone] = id
+            ids.devices = ids.devices.filter { $0.value != alone }
+        }
+        if ids.addressDevices.count >= KnownIDs.nameLimit { ids.addressDevices.removeAll() }
+        ids.addressDevices[address] = id
+        return id
+    }
+
+    /// Moves a device's totals and addresses into another and leaves its row as an alias.
+    static func merge(_ from: Int64, into target: Int64, _ db: Database) throws {
+        let arguments: StatementArguments = ["from": from, "into": target]
+        try db.execute(sql: """
+            INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
+                SELECT hour, :into, name_id, disposition, rule_id, cname_id, count, first, last FROM name_hourly WHERE device_id = :from
+                ON CONFLICT (hour, device_id, name_id, disposition) DO UPDATE SET
+                    count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last);
+            DELETE FROM name_hourly WHERE device_id = :from;
+            INSERT INTO device_hourly (hour, device_id, queries, blocked)
+                SELECT hour, :into, queries, blocked FROM device_hourly WHERE device_id = :from
+                ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked;
+            DELETE FROM device_hourly WHERE device_id = :from;
+            INSERT INTO device_vendor_hourly (hour, device_id, vendor, category, count)
+                SELECT hour, :into, vendor, category, count FROM device_vendor_hourly WHERE device_id = :from
+                ON CONFLICT (hour, device_id, vendor, category) DO UPDATE SET count = count + excluded.count;
+            DELETE FROM device_vendor_hourly WHERE device_id = :from;
+            INSERT INTO device_addresses (device_id, address, last_seen)
+                SELECT :into, address, last_seen FROM device_addresses WHERE device_id = :from
+                ON CONFLICT (device_id, address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);
+            DELETE FROM device_addresses WHERE device_id = :from;
+            UPDATE devices SET first_seen = min(first_seen, (SELECT first_seen FROM devices WHERE id = :from)),
+                               last_seen = max(last_seen, (SELECT last_seen FROM devices WHERE id = :from)) WHERE id = :into;
+            UPDATE devices SET merged_into = :into WHERE id = :from OR merged_into = :from;
+            """, arguments: arguments)
+    }
+
+    /// Merged device → the device it became.
+    static func mergedDevices(_ db: Database) throws -> [Int64: Int64] {
+        var merged: [Int64: Int64] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT id, merged_into FROM devices WHERE merged_into IS NOT NULL") {
+            merged[row["id"]] = row["merged_into"]
+        }
+        return merged
+    }
+
+    /// The id of a device, created on first sight; its name and MAC are kept current. A device merged into
+    /// another answers with the other's id.
     private func deviceID(_ identity: DeviceDirectory.Identity, time: Double, db: Database, cache: inout [DeviceDirectory.Identity: Int64]) throws -> Int64 {
         if let id = cache[identity] { return id }
         let id = try Int64.fetchOne(db.cachedStatement(sql: """
             INSERT INTO devices (key, mac, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac) RETURNING id
+            ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac)
+            RETURNING coalesce(merged_into, id)
             """), arguments: [identity.key, identity.mac, identity.name, time, time])!
         cache[identity] = id
         return id

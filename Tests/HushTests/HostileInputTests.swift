@@ -8,18 +8,11 @@ import Testing
 import TestSupport
 
 @Suite struct HostileInputTests {
-    @Test func anyQueriesGetOneHINFO() throws {
-        let server = try TestServer()
-        let reply = try LDNSMessage(wire: try #require(server.udp(DNSTestClient.query("example.com", .any))))
-        #expect(reply.answers.count == 1 && reply.answers[0].type == RecordType(rawValue: 13))
-        #expect(reply.answers[0].data.lowercased().contains("rfc8482"))
-        #expect(server.upstream.queries.isEmpty)
-    }
-
     @Test func aFloodFromOneClientIsLimitedAndGetsLessOutThanItSends() throws {
         var limits = RateLimitHandler.Settings()
         limits.perAddressPerSecond = 50
         limits.perAddressBurst = 100
+        limits.exempt = []
         let server = try TestServer(configure: { $0.rateLimit = limits })
         // A name with a large answer: what an amplifier would ask for.
         for i in 0..<40 { server.upstream.add("big.test", .txt(String(repeating: "x", count: 200) + "\(i)")) }

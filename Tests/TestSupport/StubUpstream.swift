@@ -167,7 +167,7 @@ public final class StubUpstream: @unchecked Sendable {
                 current = cname.target!
                 continue
             }
-            answer += here.filter { $0.type == parsed.type }.map { (current, $0) }
+            answer += here.filter { parsed.type == .any || $0.type == parsed.type }.map { (current, $0) }
             if here.isEmpty, answer.isEmpty { rcode = 3 }
             break
         }
