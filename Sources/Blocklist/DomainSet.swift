@@ -118,7 +118,7 @@ public struct DomainSet: Sendable {
     /// Calls `body` with the hash and start of each suffix of `name` that begins at a label, shortest
     /// first (`com`, `example.com`, `a.example.com`): the one walk `match` and `prefetch` both make.
     @inline(__always)
-    private static func forEachSuffix(of name: UnsafeBufferPointer<UInt8>, _ body: (_ hash: UInt64, _ start: Int) -> Void) {
+    static func forEachSuffix(of name: UnsafeBufferPointer<UInt8>, _ body: (_ hash: UInt64, _ start: Int) -> Void) {
         var hash = basis
         var index = name.count - 1
         while index >= 0 {
@@ -215,11 +215,11 @@ public struct DomainSet: Sendable {
         for (offset, length, hash) in placed { place(hash: hash, length: length, offset: offset) }
     }
 
-    private static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
-    private static let prime: UInt64 = 0x0000_0100_0000_01B3
+    static let basis: UInt64 = 0xcbf2_9ce4_8422_2325
+    static let prime: UInt64 = 0x0000_0100_0000_01B3
 
     /// FNV-1a over the bytes from last to first, the order `match` walks them.
-    private static func hash(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> UInt64 {
         var hash = basis
         var index = end - 1
         while index >= start {

@@ -27,6 +27,8 @@ public struct LoadReport: Sendable {
         public var info: ListInfo
         public var blockRules: Int
         public var allowRules: Int
+        /// Of the rules, how many are wildcards or regular expressions.
+        public var patterns: Int
     }
     public var entries: [Entry] = []
     public var problems: [ListProblem] = []
@@ -40,8 +42,7 @@ public enum ListLoader {
     public static func load(_ sources: [ListSource]) -> (ListSet, LoadReport) {
         let started = Date()
         var report = LoadReport()
-        var block = DomainSet()
-        var allow = DomainSet()
+        var rules = RuleSets()
         var infos: [ListInfo] = []
         for source in sources {
             guard let data = FileManager.default.contents(atPath: source.path) else {
@@ -53,9 +54,8 @@ public enum ListLoader {
             // A line holds at most one rule in all but hosts lines naming several hosts: room for that many
             // up front saves rehashing a million-name table at every doubling.
             let lines = text.withUnsafeBufferPointer { $0.reduce(into: 1) { count, byte in if byte == 10 { count += 1 } } }
-            if source.purpose == .allow { allow.reserveCapacity(adding: lines) } else { block.reserveCapacity(adding: lines) }
-            let outcome = ListParser.parse(
-                text, source: source.path, listIndex: index, purpose: source.purpose, block: &block, allow: &allow)
+            if source.purpose == .allow { rules.allow.reserveCapacity(adding: lines) } else { rules.block.reserveCapacity(adding: lines) }
+            let outcome = ListParser.parse(text, source: source.path, listIndex: index, purpose: source.purpose, into: &rules)
             let header = outcome.header
             let info = ListInfo(
                 source: source.origin ?? source.path,
@@ -65,13 +65,12 @@ public enum ListLoader {
                 vendor: source.vendor ?? header["vendor"] ?? "",
                 purpose: source.purpose)
             infos.append(info)
-            report.entries.append(.init(info: info, blockRules: outcome.blockRules, allowRules: outcome.allowRules))
+            report.entries.append(.init(info: info, blockRules: outcome.blockRules, allowRules: outcome.allowRules, patterns: outcome.patterns))
             report.problems += outcome.problems
             report.moreProblems += outcome.moreProblems
         }
-        block.seal()
-        allow.seal()
+        rules.seal()
         report.seconds = Date().timeIntervalSince(started)
-        return (ListSet(lists: infos, block: block, allow: allow), report)
+        return (ListSet(lists: infos, rules: rules), report)
     }
 }

@@ -1,4 +1,5 @@
-/// Reads one list's text: hosts lines, one domain per line, adblock `||x^` and `@@||x^`, and `*.x`.
+/// Reads one list's text: hosts lines, one domain per line, adblock `||x^` and `@@||x^`, `*.x`, wildcards
+/// (`||log*-normal-*.tiktokv.com^`) and regular expressions (`/^rtlog\d+-.*\.tiktokv\.com$/`).
 /// Works on bytes, because a million-line list must load in about a second. A line it cannot use becomes
 /// a `ListProblem` with its line number; it never stops the load.
 public struct ListParser {
@@ -7,6 +8,8 @@ public struct ListParser {
         public var header: [String: String] = [:]
         public var blockRules = 0
         public var allowRules = 0
+        /// Of the rules above, how many are wildcards or regular expressions.
+        public var patterns = 0
         public var problems: [ListProblem] = []
         /// Problems past the ones kept.
         public var moreProblems = 0
@@ -14,10 +17,9 @@ public struct ListParser {
 
     public static let keptProblems = 50
 
-    /// Adds the rules of `text` to `block` and `allow`. In an allowlist (`purpose == .allow`) every rule allows.
+    /// Adds the rules of `text` to `rules`. In an allowlist (`purpose == .allow`) every rule allows.
     public static func parse(
-        _ text: [UInt8], source: String, listIndex: Int, purpose: ListInfo.Purpose,
-        block: inout DomainSet, allow: inout DomainSet
+        _ text: [UInt8], source: String, listIndex: Int, purpose: ListInfo.Purpose, into rules: inout RuleSets
     ) -> Outcome {
         var outcome = Outcome()
         var inHeader = true
@@ -56,19 +58,28 @@ public struct ListParser {
                 switch result {
                 case .rule(let allows, let syntax):
                     if allows || purpose == .allow {
-                        allow.insert(domain, listIndex: listIndex, syntax: syntax)
+                        rules.allow.insert(domain, listIndex: listIndex, syntax: syntax)
                         outcome.allowRules += 1
                     } else {
-                        block.insert(domain, listIndex: listIndex, syntax: syntax)
+                        rules.block.insert(domain, listIndex: listIndex, syntax: syntax)
                         outcome.blockRules += 1
                     }
+                case .pattern(let allows, let pattern):
+                    if allows || purpose == .allow {
+                        rules.allowPatterns.insert(pattern, listIndex: listIndex)
+                        outcome.allowRules += 1
+                    } else {
+                        rules.blockPatterns.insert(pattern, listIndex: listIndex)
+                        outcome.blockRules += 1
+                    }
+                    outcome.patterns += 1
                 case .hosts(let names):
                     forEachHostName(line, names, domain: &domain) { name in
                         if purpose == .allow {
-                            allow.insert(name, listIndex: listIndex, syntax: .plain)
+                            rules.allow.insert(name, listIndex: listIndex, syntax: .plain)
                             outcome.allowRules += 1
                         } else {
-                            block.insert(name, listIndex: listIndex, syntax: .plain)
+                            rules.block.insert(name, listIndex: listIndex, syntax: .plain)
                             outcome.blockRules += 1
                         }
                     }
@@ -89,6 +100,7 @@ public struct ListParser {
 
     enum LineResult {
         case rule(allows: Bool, syntax: RuleSyntax)   // the name is in `domain`
+        case pattern(allows: Bool, NamePattern)
         case hosts(Range<Int>)                         // the names after the address, checked
         case skip
         case problem(String)
@@ -102,6 +114,19 @@ public struct ListParser {
             let p = prefix.utf8Start
             for i in 0..<count where line[start + i] != p[i] { return false }
             return true
+        }
+        func pattern(_ from: Int, _ to: Int, allows: Bool) -> LineResult {
+            do {
+                return .pattern(allows: allows, try NamePattern(rule: String(decoding: line[from..<to], as: UTF8.self)))
+            } catch {
+                return .problem(error.message)
+            }
+        }
+        func hasStar(_ from: Int, _ to: Int) -> Bool { (from..<to).contains { line[$0] == UInt8(ascii: "*") } }
+        if hasPrefix("@@/") || hasPrefix("/") {
+            let allows = line[start] == UInt8(ascii: "@")
+            guard length > (allows ? 4 : 2), line[end - 1] == UInt8(ascii: "/") else { return .problem("a regular expression is /…/") }
+            return pattern(start + (allows ? 2 : 0), end, allows: allows)
         }
         if hasPrefix("@@||") || hasPrefix("||") {
             let allows = line[start] == UInt8(ascii: "@")
@@ -117,8 +142,21 @@ public struct ListParser {
                 return .problem("adblock rule must end in ^")
             }
             let bodyStart = start + (allows ? 4 : 2)
+            if hasStar(bodyStart, bodyEnd - 1) {
+                // `||*.x^` is a names-below rule; any other star makes a wildcard.
+                if bodyEnd - 1 - bodyStart > 2, line[bodyStart] == UInt8(ascii: "*"), line[bodyStart + 1] == UInt8(ascii: "."),
+                   !hasStar(bodyStart + 1, bodyEnd - 1) {
+                    if let error = normalise(line, bodyStart + 2, bodyEnd - 1, into: &domain) { return .problem(error) }
+                    return .rule(allows: allows, syntax: .namesBelow)
+                }
+                return pattern(start + (allows ? 2 : 0), bodyEnd, allows: allows)
+            }
             if let error = normalise(line, bodyStart, bodyEnd - 1, into: &domain) { return .problem(error) }
             return .rule(allows: allows, syntax: .adblock)
+        }
+        if hasStar(start, end), !(hasPrefix("*.") && !hasStar(start + 1, end)) {
+            guard !(start..<end).contains(where: { isSpace(line[$0]) }) else { return .problem("a wildcard rule is one word") }
+            return pattern(start, end, allows: false)
         }
         if hasPrefix("*.") {
             if let error = normalise(line, start + 2, end, into: &domain) { return .problem(error) }

@@ -3,22 +3,38 @@ public struct ListSet: Sendable {
     public let lists: [ListInfo]
     public let block: DomainSet
     public let allow: DomainSet
+    public let blockPatterns: PatternSet
+    public let allowPatterns: PatternSet
 
-    public init(lists: [ListInfo] = [], block: DomainSet = DomainSet(), allow: DomainSet = DomainSet()) {
+    public init(lists: [ListInfo] = [], rules: RuleSets = RuleSets()) {
         self.lists = lists
-        self.block = block
-        self.allow = allow
+        self.block = rules.block
+        self.allow = rules.allow
+        self.blockPatterns = rules.blockPatterns
+        self.allowPatterns = rules.allowPatterns
     }
 
     public static let empty = ListSet()
 
-    /// Blocked unless an allow rule covers the name. Most names are in no list, so the allowlist is only
-    /// consulted for names a block rule covers.
+    /// Blocked when a name or pattern rule covers the name, unless an allow rule (name or pattern) does.
+    /// Most names are in no list, so the allow rules are only consulted for names a block rule covers, and
+    /// patterns only where the names found nothing.
     public func verdict(for name: UnsafeBufferPointer<UInt8>) -> Verdict {
-        guard let blockEntry = block.entry(matching: name) else { return .unlisted }
-        let blocked = match(blockEntry, in: block)
-        if let allowEntry = allow.entry(matching: name) { return .allowed(match(allowEntry, in: allow), overriding: blocked) }
+        let blocked: ListMatch
+        if let blockEntry = block.entry(matching: name) {
+            blocked = match(blockEntry, in: block)
+        } else if let pattern = blockPatterns.entry(matching: name) {
+            blocked = match(pattern)
+        } else {
+            return .unlisted
+        }
+        if let allowed = allowMatch(name) { return .allowed(allowed, overriding: blocked) }
         return .blocked(blocked)
+    }
+
+    private func allowMatch(_ name: UnsafeBufferPointer<UInt8>) -> ListMatch? {
+        if let allowEntry = allow.entry(matching: name) { return match(allowEntry, in: allow) }
+        return allowPatterns.entry(matching: name).map(match)
     }
 
     public func verdict(for name: [UInt8]) -> Verdict {
@@ -29,10 +45,15 @@ public struct ListSet: Sendable {
     public func explain(_ name: String) -> Verdict {
         let bytes = Array(name.lowercased().utf8)
         let verdict = verdict(for: bytes)
-        if case .unlisted = verdict, let allowEntry = bytes.withUnsafeBufferPointer({ allow.entry(matching: $0) }) {
-            return .allowed(match(allowEntry, in: allow), overriding: nil)
+        if case .unlisted = verdict, let allowed = bytes.withUnsafeBufferPointer({ allowMatch($0) }) {
+            return .allowed(allowed, overriding: nil)
         }
         return verdict
+    }
+
+    private func match(_ entry: PatternSet.Entry) -> ListMatch {
+        ListMatch(list: lists.indices.contains(entry.listIndex) ? lists[entry.listIndex] : ListInfo(source: "?"),
+                  ruleText: RuleText(entry.pattern.text))
     }
 
     private func match(_ entry: DomainSet.Entry, in set: DomainSet) -> ListMatch {

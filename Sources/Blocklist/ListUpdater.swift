@@ -42,6 +42,14 @@ public struct ListUpdater: Sendable {
         self.maxBytes = maxBytes
     }
 
+    /// When the copy of `url` on disk was fetched, if there is one.
+    public func lastFetched(url: String) -> Date? {
+        guard let subscription = try? Subscription(spec: url),
+              let data = FileManager.default.contents(atPath: "\(directory)/\(subscription.fileName).meta"),
+              let metadata = try? JSONDecoder().decode(Metadata.self, from: data) else { return nil }
+        return metadata.fetched
+    }
+
     public func update(_ subscription: Subscription) -> Outcome {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -67,11 +75,10 @@ public struct ListUpdater: Sendable {
         guard let data, !data.isEmpty else { return .refused("the download is empty") }
         guard data.count <= maxBytes else { return .refused("the download is \(data.count) bytes, over the \(maxBytes)-byte cap") }
 
-        var block = DomainSet()
-        var allow = DomainSet()
+        var parsed = RuleSets()
         let outcome = ListParser.parse([UInt8](data), source: subscription.url.absoluteString, listIndex: 0,
-                                       purpose: .block, block: &block, allow: &allow)
-        let rules = block.count + allow.count
+                                       purpose: .block, into: &parsed)
+        let rules = outcome.blockRules + outcome.allowRules
         guard rules > 0 else {
             return .refused("no rules in the download (\(outcome.problems.count + outcome.moreProblems) unusable lines): is it a list?")
         }

@@ -36,11 +36,10 @@ public enum FuzzTargets {
 
     /// Input: list text. Parsing never stops on a bad line and the rules it keeps match themselves.
     public static func list(_ input: UnsafeRawBufferPointer) {
-        var block = DomainSet()
-        var allow = DomainSet()
-        let outcome = ListParser.parse(Array(input), source: "fuzz", listIndex: 0, purpose: .block, block: &block, allow: &allow)
-        block.seal()
-        _ = block.match(Array(input.prefix(255)))
+        var rules = RuleSets()
+        let outcome = ListParser.parse(Array(input), source: "fuzz", listIndex: 0, purpose: .block, into: &rules)
+        rules.seal()
+        _ = ListSet(lists: [ListInfo(source: "fuzz")], rules: rules).verdict(for: Array(input.prefix(255)))
         _ = outcome
     }
 
@@ -58,14 +57,12 @@ public enum FuzzTargets {
     }
 
     static let lists: ListStore = {
-        var block = DomainSet()
-        var allow = DomainSet()
-        _ = ListParser.parse(Array("tracker.test\n*.wild.test\nsa.api.intl.miui.com\n".utf8), source: "fuzz.txt", listIndex: 0,
-                             purpose: .block, block: &block, allow: &allow)
-        _ = ListParser.parse(Array("ok.tracker.test\n".utf8), source: "allow.txt", listIndex: 1, purpose: .allow, block: &block, allow: &allow)
-        block.seal()
-        allow.seal()
-        return ListStore(ListSet(lists: [ListInfo(source: "fuzz.txt"), ListInfo(source: "allow.txt", purpose: .allow)], block: block, allow: allow))
+        var rules = RuleSets()
+        _ = ListParser.parse(Array("tracker.test\n*.wild.test\nsa.api.intl.miui.com\n||log*-normal-*.fuzz.test^\n/^rt[0-9]+\\.fuzz\\.test$/\n".utf8),
+                             source: "fuzz.txt", listIndex: 0, purpose: .block, into: &rules)
+        _ = ListParser.parse(Array("ok.tracker.test\n".utf8), source: "allow.txt", listIndex: 1, purpose: .allow, into: &rules)
+        rules.seal()
+        return ListStore(ListSet(lists: [ListInfo(source: "fuzz.txt"), ListInfo(source: "allow.txt", purpose: .allow)], rules: rules))
     }()
 
     /// Answers every forwarded query with the fuzzed reply, taking the reply's own ID as the expected one

@@ -25,6 +25,22 @@ public enum BundledLists {
         return FileManager.default.fileExists(atPath: directory) ? nil : "the bundled lists folder \(directory) does not exist"
     }
 
+    /// A bundled list whose header says `# Default: off` loads only when `blocking.bundled-optional` names it.
+    static func isOffByDefault(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        let head = String(decoding: (try? handle.read(upToCount: 4096)) ?? Data(), as: UTF8.self)
+        return head.split(separator: "\n").prefix { $0.hasPrefix("#") }.contains {
+            $0.lowercased().replacingOccurrences(of: " ", with: "") == "#default:off"
+        }
+    }
+
+    /// The optional bundled lists (off by default) in `directory`, by the name `bundled-optional` takes.
+    public static func optionalLists(in directory: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).sorted()
+            .filter { $0.hasSuffix(".txt") && isOffByDefault("\(directory)/\($0)") }.map { String($0.dropLast(4)) }
+    }
+
     /// Bundled files first (allowlist.txt as an allowlist), then the user's lists, then the downloaded
     /// copies of subscriptions (those not fetched yet are left out until `hush lists update`).
     public static func sources(for config: HushConfig) -> [ListSource] {
@@ -32,8 +48,10 @@ public enum BundledLists {
         if config.bundledLists, let directory = directory(configured: config.bundledListsDirectory) {
             let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
             for file in files.sorted() where file.hasSuffix(".txt") {
+                let path = "\(directory)/\(file)"
+                if isOffByDefault(path), !config.bundledOptional.contains(String(file.dropLast(4))) { continue }
                 let purpose: ListInfo.Purpose = file == "allowlist.txt" ? .allow : .block
-                sources.append(ListSource(path: "\(directory)/\(file)", purpose: purpose))
+                sources.append(ListSource(path: path, purpose: purpose))
             }
         }
         sources += config.blocklists.map { ListSource(path: $0, purpose: .block) }

@@ -28,6 +28,10 @@ public struct HushConfig: Sendable {
     public var blocklists: [String] = []
     public var allowlists: [String] = []
     public var blockPolicy = BlockPolicy()
+    /// Bundled lists that are off unless named here (their header says `Default: off`), by file name
+    /// without `.txt`.
+    public var bundledOptional: [String] = []
+    public var bypass = BypassGuard.Settings()
     /// Lists fetched by URL into the state directory.
     public var subscriptions: [Subscription] = []
     /// Hours between subscription refreshes while serving; 0 turns the schedule off.
@@ -135,6 +139,10 @@ public struct HushConfig: Sendable {
         "blocking.bundled-lists": { config, value throws(SettingError) in config.bundledLists = try boolean(value) },
         "blocking.bundled-lists-dir": { config, value throws(SettingError) in config.bundledListsDirectory = try string(value) },
         "blocking.blocklists": { config, value throws(SettingError) in config.blocklists = try strings(value) },
+        "blocking.bundled-optional": { config, value throws(SettingError) in config.bundledOptional = try strings(value) },
+        "blocking.doh-canary": { config, value throws(SettingError) in config.bypass.dohCanary = try boolean(value) },
+        "blocking.private-relay": { config, value throws(SettingError) in config.bypass.privateRelay = try boolean(value) },
+        "blocking.resolver-arpa": { config, value throws(SettingError) in config.bypass.resolverDiscovery = try boolean(value) },
         "blocking.allowlists": { config, value throws(SettingError) in config.allowlists = try strings(value) },
         "blocking.mode": { config, value throws(SettingError) in
             guard let mode = blockMode(try string(value)) else {
@@ -296,6 +304,7 @@ extension HushConfig {
         if cacheSizeMegabytes != other.cacheSizeMegabytes || cacheMinTTL != other.cacheMinTTL || cacheMaxTTL != other.cacheMaxTTL
             || serveStale != other.serveStale { keys.append("cache.*") }
         if blockPolicy != other.blockPolicy { keys.append("blocking.mode/ttl") }
+        if bypass != other.bypass { keys.append("blocking.doh-canary/private-relay/resolver-arpa") }
         if statsEnabled != other.statsEnabled || statsDatabasePath != other.statsDatabasePath || statsPrivacy != other.statsPrivacy
             || statsRetentionDays != other.statsRetentionDays { keys.append("stats.*") }
         if metricsListen != other.metricsListen { keys.append("metrics.listen") }
@@ -309,6 +318,7 @@ extension HushConfig {
     public mutating func takeReloadable(from other: HushConfig) {
         bundledLists = other.bundledLists
         bundledListsDirectory = other.bundledListsDirectory
+        bundledOptional = other.bundledOptional
         blocklists = other.blocklists
         allowlists = other.allowlists
         subscriptions = other.subscriptions

@@ -52,7 +52,7 @@ public final class HushService: @unchecked Sendable {
         let chain = ResolverChain.make(
             .init(allowedClients: config.allowedClients, blockPolicy: config.blockPolicy, cacheSettings: cacheSettings,
                   forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds),
-                  rateLimit: config.rateLimit),
+                  rateLimit: config.rateLimit, bypass: config.bypass),
             lists: lists, cache: cache, logger: logger)
         stats = Self.openStats(config, logger: logger)
         metrics = config.metricsListen == nil ? nil : HushMetrics()

@@ -104,7 +104,8 @@ extension Hush {
                 }
             }
             service.start()
-            SignalHandlers.install(service: service, logger: logger)
+            RunningServer.record(stateDirectory: config.stateDirectory)
+            SignalHandlers.install(service: service, stateDirectory: config.stateDirectory, logger: logger)
             dispatchMain()
         }
     }

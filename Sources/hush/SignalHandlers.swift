@@ -8,7 +8,7 @@ import Logging
 enum SignalHandlers {
     nonisolated(unsafe) static var pipeWrite: Int32 = -1
 
-    static func install(service: HushService, logger: Logger) {
+    static func install(service: HushService, stateDirectory: String, logger: Logger) {
         var fds: [Int32] = [0, 0]
         guard pipe(&fds) == 0 else {
             logger.error("cannot create the signal pipe: signals will stop Hush without flushing")
@@ -34,6 +34,7 @@ enum SignalHandlers {
                 } else {
                     logger.info("stopping on signal \(byte)")
                     service.stop()
+                    RunningServer.forget(stateDirectory: stateDirectory)
                     exit(0)
                 }
             }

@@ -3,10 +3,10 @@ import Testing
 
 @Suite struct ListParserTests {
     func load(_ text: String, purpose: ListInfo.Purpose = .block) -> (ListSet, ListParser.Outcome) {
-        var block = DomainSet()
-        var allow = DomainSet()
-        let outcome = ListParser.parse(Array(text.utf8), source: "test.txt", listIndex: 0, purpose: purpose, block: &block, allow: &allow)
-        return (ListSet(lists: [ListInfo(source: "test.txt", name: "Test", vendor: "Acme")], block: block, allow: allow), outcome)
+        var rules = RuleSets()
+        let outcome = ListParser.parse(Array(text.utf8), source: "test.txt", listIndex: 0, purpose: purpose, into: &rules)
+        rules.seal()
+        return (ListSet(lists: [ListInfo(source: "test.txt", name: "Test", vendor: "Acme")], rules: rules), outcome)
     }
 
     func blocked(_ lists: ListSet, _ name: String) -> String? {
@@ -90,11 +90,11 @@ import Testing
     }
 
     @Test func anAllowRuleWinsForItselfAndBelow() {
-        var block = DomainSet()
-        var allow = DomainSet()
-        _ = ListParser.parse(Array("miui.com\n@@||safe.miui.com^\n".utf8), source: "b", listIndex: 0, purpose: .block, block: &block, allow: &allow)
-        _ = ListParser.parse(Array("connect.rom.miui.com\n".utf8), source: "a", listIndex: 1, purpose: .allow, block: &block, allow: &allow)
-        let lists = ListSet(lists: [ListInfo(source: "b"), ListInfo(source: "a", purpose: .allow)], block: block, allow: allow)
+        var rules = RuleSets()
+        _ = ListParser.parse(Array("miui.com\n@@||safe.miui.com^\n".utf8), source: "b", listIndex: 0, purpose: .block, into: &rules)
+        _ = ListParser.parse(Array("connect.rom.miui.com\n".utf8), source: "a", listIndex: 1, purpose: .allow, into: &rules)
+        rules.seal()
+        let lists = ListSet(lists: [ListInfo(source: "b"), ListInfo(source: "a", purpose: .allow)], rules: rules)
         #expect(blocked(lists, "tracking.miui.com") == "miui.com")
         guard case .allowed(let allowMatch, let overriding) = lists.verdict(for: Array("x.connect.rom.miui.com".utf8)) else {
             Issue.record("expected allowed"); return
@@ -163,5 +163,87 @@ import Testing
         #expect(Punycode.encodeLabel("münchen") == "xn--mnchen-3ya")
         #expect(Punycode.encodeLabel("例え") == "xn--r8jz45g")
         #expect(Punycode.encodeLabel("plain") == "plain")
+    }
+}
+
+@Suite struct PatternRuleTests {
+    func load(_ text: String, allow: String = "") -> (ListSet, ListParser.Outcome) {
+        var rules = RuleSets()
+        let outcome = ListParser.parse(Array(text.utf8), source: "block.txt", listIndex: 0, purpose: .block, into: &rules)
+        _ = ListParser.parse(Array(allow.utf8), source: "allow.txt", listIndex: 1, purpose: .allow, into: &rules)
+        rules.seal()
+        return (ListSet(lists: [ListInfo(source: "block.txt"), ListInfo(source: "allow.txt", purpose: .allow)], rules: rules), outcome)
+    }
+
+    func blocked(_ lists: ListSet, _ name: String) -> String? {
+        if case .blocked(let match) = lists.verdict(for: Array(name.utf8)) { return match.rule }
+        return nil
+    }
+
+    @Test func wildcardsMatchInsideLabelsAndCoverNamesBelow() {
+        let (lists, outcome) = load("""
+            ||log*-normal-*.tiktokv.com^
+            *.mistat.*.xiaomi.com
+            acr-*.samsungcloud.tv
+            ||*.wild.test^
+            """)
+        #expect(outcome.problems.isEmpty, "\(outcome.problems)")
+        #expect(outcome.patterns == 3, "||*.x^ is a names-below rule, not a pattern")
+        for name in ["log16-normal-useast1a.tiktokv.com", "log-normal-alisg.tiktokv.com", "x.log31-normal-va.tiktokv.com"] {
+            #expect(blocked(lists, name) == "||log*-normal-*.tiktokv.com^", "\(name)")
+        }
+        #expect(blocked(lists, "api16-normal-useast1a.tiktokv.com") == nil)
+        #expect(blocked(lists, "log16-boot.tiktokv.com") == nil)
+        #expect(blocked(lists, "log16-normal-useast1a.tiktokv.com.evil.test") == nil, "the anchor is the end of the name")
+        #expect(blocked(lists, "data.mistat.kr.xiaomi.com") == "*.mistat.*.xiaomi.com")
+        #expect(blocked(lists, "data.mistat.rus.xiaomi.com") == "*.mistat.*.xiaomi.com")
+        #expect(blocked(lists, "mistat.kr.xiaomi.com") == nil, "the leading *. needs a label before mistat")
+        #expect(blocked(lists, "acr-us-prd.samsungcloud.tv") == "acr-*.samsungcloud.tv")
+        #expect(blocked(lists, "samsungcloud.tv") == nil)
+        #expect(blocked(lists, "a.wild.test") == "*.wild.test" && blocked(lists, "wild.test") == nil)
+    }
+
+    @Test func regularExpressionsMatchTheWholeName() {
+        let (lists, outcome) = load("""
+            /^(rt)?log[0-9]+-[a-z0-9-]+\\.tiktokv\\.(com|us|eu)$/
+            /^mads(-[a-z]{2})?\\.amazon\\.com$/
+            /^rtlog\\d+-/
+            """)
+        #expect(outcome.problems.isEmpty, "\(outcome.problems)")
+        #expect(blocked(lists, "rtlog31-normal-alisg.tiktokv.com") == "/^(rt)?log[0-9]+-[a-z0-9-]+\\.tiktokv\\.(com|us|eu)$/")
+        #expect(blocked(lists, "log16-normal-va.tiktokv.us") != nil)
+        #expect(blocked(lists, "log-boot.tiktokv.com") == nil)
+        #expect(blocked(lists, "mads-eu.amazon.com") != nil && blocked(lists, "mads.amazon.com") != nil)
+        #expect(blocked(lists, "x.mads.amazon.com") == nil, "a regular expression is matched against the whole name")
+        #expect(blocked(lists, "rtlog5-anything.example") == "/^rtlog\\d+-/", "an unanchored pattern is tried for every name")
+    }
+
+    @Test func anchorsAreTheLiteralDomainsAtTheEnd() {
+        #expect(NamePattern.wildcardAnchor(Array("log*-normal-*.tiktokv.com".utf8)).map { String(decoding: $0, as: UTF8.self) } == "tiktokv.com")
+        #expect(NamePattern.wildcardAnchor(Array("*prod-knoxlog.secb2b.com".utf8)).map { String(decoding: $0, as: UTF8.self) } == "secb2b.com")
+        #expect(NamePattern.wildcardAnchor(Array("device-metrics-us-*".utf8)) == nil)
+        let anchors = NamePattern.regexAnchors("^(rt)?log[0-9]+-[a-z0-9-]+\\.tiktokv\\.(com|us)$").map { String(decoding: $0, as: UTF8.self) }
+        #expect(Set(anchors) == ["tiktokv.com", "tiktokv.us"])
+        #expect(NamePattern.regexAnchors("^mads(-[a-z]{2})?\\.amazon\\.com$").map { String(decoding: $0, as: UTF8.self) } == ["amazon.com"])
+        #expect(NamePattern.regexAnchors("^exact\\.host\\.test$").map { String(decoding: $0, as: UTF8.self) } == ["exact.host.test"])
+        #expect(NamePattern.regexAnchors("^rtlog\\d+-").isEmpty)
+    }
+
+    @Test func theAllowlistWinsOverPatternsAndPatternsCanAllow() {
+        let (lists, _) = load("||*.ads.*.test^\n@@||safe*.ads.eu.test^\n", allow: "keep.ads.us.test\n/^fine[0-9]\\.ads\\.uk\\.test$/\n")
+        #expect(blocked(lists, "x.ads.us.test") == "||*.ads.*.test^")
+        for name in ["keep.ads.us.test", "a.keep.ads.us.test", "fine1.ads.uk.test", "safe2.ads.eu.test"] {
+            guard case .allowed(_, let overriding) = lists.verdict(for: Array(name.utf8)) else {
+                Issue.record("\(name) must be allowed"); continue
+            }
+            #expect(overriding?.rule == "||*.ads.*.test^")
+        }
+    }
+
+    @Test func badPatternsAreReportedWithTheirLine() {
+        let (lists, outcome) = load("ok.test\n/^(unclosed\\.test$/\n||bad*chars!.test^\n/(?=look)ahead\\.test$/\n*.*\n/^ends-in\\/\nfine*.test\n")
+        #expect(outcome.problems.map(\.line) == [2, 3, 4, 5, 6], "\(outcome.problems)")
+        #expect(outcome.problems[0].description.hasPrefix("block.txt:2: bad regular expression"))
+        #expect(blocked(lists, "fine1.test") == "fine*.test" && blocked(lists, "ok.test") == "ok.test")
     }
 }
