@@ -15,7 +15,7 @@ for line in sys.stdin:
     else:
         runs[(fields[0], fields[1])].append(fields[2:])   # qps, p50, p99, round, sequence
 labels = list(dict.fromkeys(label for label, _ in runs))
-corpora = ["blocked", "cached", "mix", "miss"]
+corpora = ["blocked", "cached", "mix", "miss", "patterned"]
 
 
 def median_run(results):
@@ -55,13 +55,13 @@ def shares(label, corpus):
 
 
 print("\nShare of the ceiling measured just before and after each run (their mean): the median, then every round in order.\n")
-print("| contestant | blocked | cached |")
-print("|---|---|---|")
+print("| contestant | blocked | cached | patterned |")
+print("|---|---|---|---|")
 for label in labels:
     if label == "ceiling":
         continue
     cells = []
-    for corpus in ["blocked", "cached"]:
+    for corpus in ["blocked", "cached", "patterned"]:
         values = shares(label, corpus)
         cells.append(f"**{statistics.median(values):.0%}** ({', '.join(f'{v:.0%}' for v in values)})" if values else "—")
     print(f"| {label} | " + " | ".join(cells) + " |")

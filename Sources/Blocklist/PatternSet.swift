@@ -12,8 +12,9 @@ public struct PatternSet: Sendable {
     private var byAnchor: [UInt64: [Int32]] = [:]
     /// Patterns without an anchor, tried for every name.
     private var unanchored: [Int32] = []
-    private var filter = [UInt64](repeating: 0, count: Self.filterWords)
-    private static let filterWords = 64
+    /// About 16 bits per anchor (at least 64 words), so few suffixes pass it by chance; sized by `seal`.
+    private var filter = [UInt64](repeating: 0, count: 64)
+    private var filterMaskBits = 63
 
     public init() {}
 
@@ -31,8 +32,22 @@ public struct PatternSet: Sendable {
         for anchor in pattern.anchors {
             let hash = anchor.withUnsafeBufferPointer { DomainSet.hash($0, 0, $0.count) }
             byAnchor[hash, default: []].append(index)
-            filter[Self.filterWord(hash)] |= Self.filterMask(hash)
+            setFilterBit(hash)
         }
+    }
+
+    /// Sizes the filter to the anchors: a thousand anchors in 64 words would pass most suffixes.
+    public mutating func seal() {
+        var words = 64
+        while words * 64 < byAnchor.count * 16 { words *= 2 }
+        guard words != filter.count else { return }
+        filter = [UInt64](repeating: 0, count: words)
+        filterMaskBits = words - 1
+        for hash in byAnchor.keys { setFilterBit(hash) }
+    }
+
+    private mutating func setFilterBit(_ hash: UInt64) {
+        filter[filterWord(hash)] |= Self.filterMask(hash)
     }
 
     /// The first pattern covering `name` (lower-case presentation bytes), shortest anchor first.
@@ -40,7 +55,7 @@ public struct PatternSet: Sendable {
         guard !entries.isEmpty, !name.isEmpty else { return nil }
         var found: Int32?
         DomainSet.forEachSuffix(of: name) { hash, start in
-            guard found == nil, filter[Self.filterWord(hash)] & Self.filterMask(hash) != 0, let candidates = byAnchor[hash] else { return }
+            guard found == nil, filter[filterWord(hash)] & Self.filterMask(hash) != 0, let candidates = byAnchor[hash] else { return }
             for candidate in candidates where entries[Int(candidate)].pattern.matches(name, anchorStart: start) {
                 found = candidate
                 return
@@ -56,10 +71,10 @@ public struct PatternSet: Sendable {
     }
 
     @inline(__always)
-    private static func filterWord(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 58) & (filterWords - 1) }
+    private func filterWord(_ hash: UInt64) -> Int { Int(truncatingIfNeeded: hash >> 6) & filterMaskBits }
 
     @inline(__always)
-    private static func filterMask(_ hash: UInt64) -> UInt64 { 1 << (hash >> 52 & 63) }
+    private static func filterMask(_ hash: UInt64) -> UInt64 { 1 << (hash & 63) }
 }
 
 /// Everything one load builds: names and patterns, to block and to allow.
@@ -75,5 +90,7 @@ public struct RuleSets: Sendable {
     public mutating func seal() {
         block.seal()
         allow.seal()
+        blockPatterns.seal()
+        allowPatterns.seal()
     }
 }
