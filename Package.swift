@@ -1,8 +1,13 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Layers, leaves first: C shims -> DNSWire (the only importer of ldns) -> Blocklist (no DNS)
-// -> Resolver (the stages) -> Server (sockets on Dispatch) -> HushApp (config, wiring) -> hush (CLI).
+// Layers, leaves first; each module imports only those before it, and C only at the leaves:
+//   CLDNS, CSQLite (system libraries), CHushSocket, CMemory (C shims)
+//   Locking (a mutex), Sockets (addresses, socket calls, epoll, netlink: the only importer of CHushSocket)
+//   DNSWire (messages; the only importer of ldns), Blocklist (list parsing and matching; knows no DNS)
+//   Resolver (the stages), Stats (recording and reports, SQLite), Server (listeners on Dispatch)
+//   HushApp (config, wiring, metrics), hush (the CLI)
+//   hush-bench, FuzzTargets and hush-fuzz, TestSupport and the test targets sit on top.
 let package = Package(
     name: "Hush",
     platforms: [.macOS(.v14)],
@@ -28,30 +33,31 @@ let package = Package(
             "DNSWire", "Blocklist", "Sockets", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Stats", dependencies: [
-            "Resolver", "Sockets", "CHushSocket", "CSQLite", "CMemory", .product(name: "GRDB", package: "GRDB.swift"),
+            "Resolver", "Blocklist", "DNSWire", "Sockets", "CSQLite", "CMemory", .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Server", dependencies: [
-            "Resolver", "DNSWire", "Sockets", "Locking", "CHushSocket", .product(name: "Logging", package: "swift-log"),
+            "Resolver", "DNSWire", "Sockets", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "HushApp", dependencies: [
-            "Server", "Resolver", "Stats", "Blocklist", "DNSWire", "Sockets",
+            "Server", "Resolver", "Stats", "Blocklist", "Sockets",
             .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "hush", dependencies: [
-            "HushApp", "Stats", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "HushApp", "Stats", "Blocklist", "Resolver", "Sockets", .product(name: "Logging", package: "swift-log"),
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "hush-bench", dependencies: ["Blocklist", "DNSWire", "Stats", "Resolver", "Sockets"], path: "bench/Sources/hush-bench"),
         .target(name: "FuzzTargets", dependencies: ["DNSWire", "Blocklist", "Resolver", "Server", "HushApp", "Sockets"]),
         .executableTarget(name: "hush-fuzz", dependencies: ["FuzzTargets"], path: "fuzz/Sources/hush-fuzz"),
         .target(name: "TestSupport", dependencies: [
-            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Stats", "Locking", .product(name: "Logging", package: "swift-log"),
+            "DNSWire", "Sockets", "HushApp", "Resolver", "Server", "Blocklist", "Locking", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
-        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire", "CLDNS"]),
-        .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"]),
+        .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
+        .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"], exclude: ["Fixtures"]),
         .testTarget(name: "HushTests", dependencies: [
-            "HushApp", "Server", "Resolver", "DNSWire", "Blocklist", "Stats", "TestSupport", "FuzzTargets", "Locking",
-            .product(name: "GRDB", package: "GRDB.swift"),
+            "HushApp", "Resolver", "DNSWire", "Blocklist", "Stats", "Sockets", "TestSupport", "FuzzTargets", "Locking",
+            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

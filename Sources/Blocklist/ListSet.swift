@@ -73,10 +73,7 @@ public enum Verdict: Sendable, Equatable {
 public struct ListMatch: Sendable, Equatable {
     public var list: ListInfo
     public var ruleText: RuleText
-    public var rule: String {
-        get { ruleText.description }
-        set { ruleText = RuleText(newValue) }
-    }
+    public var rule: String { ruleText.description }
 
     public init(list: ListInfo, rule: String) {
         self.init(list: list, ruleText: RuleText(rule))

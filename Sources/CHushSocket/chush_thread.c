@@ -6,7 +6,7 @@
 #include <unistd.h>
 #include "chush_socket.h"
 
-int chush_lower_thread_priority(int nice) {
+int hush_lower_thread_priority(int nice) {
     struct sched_param parameters = { .sched_priority = 0 };
     if (sched_setscheduler(0, SCHED_BATCH, &parameters) != 0) return -1;   // 0: the calling thread
     return setpriority(PRIO_PROCESS, (id_t)gettid(), nice);

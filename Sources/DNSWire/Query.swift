@@ -6,10 +6,7 @@ public struct Query: Sendable {
     public var recursionDesired: Bool
     public var checkingDisabled: Bool
     /// The question's name in wire form, as the client wrote it.
-    public var nameWire: [UInt8] {
-        get { spelling ?? name.wire }
-        set { spelling = newValue == name.wire ? nil : newValue }
-    }
+    public var nameWire: [UInt8] { spelling ?? name.wire }
     /// The same name in lower-case presentation form.
     public var name: DomainName
     /// The client's wire bytes, kept only when they differ from `name`'s (upper case, escaped bytes).

@@ -54,8 +54,8 @@ public enum BundledLists {
                 sources.append(ListSource(path: path, purpose: purpose))
             }
         }
-        sources += config.blocklists.map { ListSource(path: $0, purpose: .block) }
-        sources += config.allowlists.map { ListSource(path: $0, purpose: .allow) }
+        sources += (config.blocklists + config.commandLineBlocklists).map { ListSource(path: $0, purpose: .block) }
+        sources += (config.allowlists + config.commandLineAllowlists).map { ListSource(path: $0, purpose: .allow) }
         sources += config.subscriptions.map { $0.source(in: config.subscriptionDirectory) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
         return sources

@@ -27,6 +27,9 @@ public struct HushConfig: Sendable {
     public var bundledListsDirectory: String?
     public var blocklists: [String] = []
     public var allowlists: [String] = []
+    /// Lists given with --blocklist and --allowlist, loaded beside the config's.
+    public var commandLineBlocklists: [String] = []
+    public var commandLineAllowlists: [String] = []
     public var blockPolicy = BlockPolicy()
     /// Bundled lists that are off unless named here (their header says `Default: off`), by file name
     /// without `.txt`.
@@ -78,6 +81,10 @@ public struct HushConfig: Sendable {
         return sources
     }
 
+    /// The file this configuration was read from, and the flags given over it: what a reload starts from.
+    var file: ConfigFile?
+    var overrides: [Override] = []
+
     public init() {}
 
     /// Reads a config file over the defaults.
@@ -93,11 +100,13 @@ public struct HushConfig: Sendable {
         let file = try ConfigFile(text: text, path: path)
         var config = HushConfig()
         try config.apply(file)
+        config.file = file
         return config
     }
 
-    mutating func apply(_ file: ConfigFile) throws(ConfigError) {
-        for (key, entry) in file.entries.sorted(by: { $0.value.line < $1.value.line }) {
+    /// Applies the file's entries for which `include` says yes, in file order.
+    mutating func apply(_ file: ConfigFile, including include: (String) -> Bool = { _ in true }) throws(ConfigError) {
+        for (key, entry) in file.entries.sorted(by: { $0.value.line < $1.value.line }) where include(key) {
             func fail(_ message: String) -> ConfigError {
                 ConfigError(path: file.path, line: entry.line, key: key, message: message)
             }
@@ -114,43 +123,102 @@ public struct HushConfig: Sendable {
                 throw fail("unknown key (known: \(Self.settings.keys.sorted().joined(separator: ", ")))")
             }
             do {
-                try setting(&self, entry.value)
+                try setting.apply(&self, entry.value)
             } catch {
                 throw fail(error.message)
             }
         }
     }
 
+    /// Sets one key from outside the file (a command-line flag), checked by the same rule and message as the
+    /// file's key, and kept so that a reload applies it again over the re-read file.
+    public mutating func set(_ key: String, _ value: ConfigFile.Value, from flag: String) throws(ConfigError) {
+        try override(Override(key: key, value: value, flag: flag))
+        overrides.append(Override(key: key, value: value, flag: flag))
+    }
+
+    /// A value a flag gave for a key.
+    public struct Override: Sendable {
+        var key: String
+        var value: ConfigFile.Value
+        var flag: String
+    }
+
+    private mutating func override(_ override: Override) throws(ConfigError) {
+        guard let setting = Self.settings[override.key] else {
+            throw ConfigError(path: override.flag, line: nil, key: nil, message: "sets no known key (\(override.key))")
+        }
+        do {
+            try setting.apply(&self, override.value)
+        } catch {
+            throw ConfigError(path: override.flag, line: nil, key: nil, message: error.message)
+        }
+    }
+
+    /// What SIGHUP makes of a re-read config file: the keys SIGHUP applies take their new values, every
+    /// other key keeps the value in force, and the flags apply again on top. Returns the new configuration
+    /// and the changed keys, split into those applied and those that need a restart.
+    public func reloaded(with newFile: ConfigFile) throws(ConfigError) -> (config: HushConfig, applied: [String], needRestart: [String]) {
+        let oldEntries = file?.entries ?? [:]
+        var next = HushConfig()
+        if let file { try next.apply(file) { !Self.appliesOnReload($0) } }
+        try next.apply(newFile) { Self.appliesOnReload($0) }
+        for override in overrides { try next.override(override) }
+        next.overrides = overrides
+        next.file = newFile
+        var applied: [String] = []
+        var needRestart: [String] = []
+        for key in Set(oldEntries.keys).union(newFile.entries.keys).sorted() where oldEntries[key]?.value != newFile.entries[key]?.value {
+            if Self.appliesOnReload(key) { applied.append(key) } else { needRestart.append(key) }
+        }
+        return (next, applied, needRestart)
+    }
+
     struct SettingError: Error { var message: String }
     typealias Setter = @Sendable (inout HushConfig, ConfigFile.Value) throws(SettingError) -> Void
 
+    /// How one key is read, and whether SIGHUP applies a change to it (the lists and device names) or it
+    /// needs a restart (sockets, upstreams, the cache, everything the running stages were built with).
+    struct Setting: Sendable {
+        var apply: Setter
+        var appliesOnReload: Bool
+
+        static func reload(_ apply: @escaping Setter) -> Setting { Setting(apply: apply, appliesOnReload: true) }
+        static func restart(_ apply: @escaping Setter) -> Setting { Setting(apply: apply, appliesOnReload: false) }
+    }
+
+    /// Whether SIGHUP applies `key`; `[device-names]` entries are reloaded too.
+    public static func appliesOnReload(_ key: String) -> Bool {
+        key.hasPrefix("device-names.") || settings[key]?.appliesOnReload == true
+    }
+
     /// Each key and how it is read.
-    static let settings: [String: Setter] = [
-        "server.listen": { config, value throws(SettingError) in config.listen = try addresses(value, defaultPort: 53) },
-        "server.allow-clients": { config, value throws(SettingError) in config.allowedClients = try ranges(value) },
-        "server.tcp-idle-timeout": { config, value throws(SettingError) in config.tcpIdleTimeoutSeconds = try integer(value, 1...3600) },
-        "server.tcp-max-connections": { config, value throws(SettingError) in config.tcpMaxConnections = try integer(value, 1...65_536) },
-        "upstream.servers": { config, value throws(SettingError) in config.upstreams = try addresses(value, defaultPort: 53) },
-        "upstream.timeout-ms": { config, value throws(SettingError) in config.upstreamTimeoutMilliseconds = try integer(value, 50...30_000) },
-        "cache.size-mb": { config, value throws(SettingError) in config.cacheSizeMegabytes = try integer(value, 0...4096) },
-        "cache.min-ttl": { config, value throws(SettingError) in config.cacheMinTTL = UInt32(try integer(value, 0...604_800)) },
-        "cache.max-ttl": { config, value throws(SettingError) in config.cacheMaxTTL = UInt32(try integer(value, 0...604_800)) },
-        "cache.serve-stale": { config, value throws(SettingError) in config.serveStale = try boolean(value) },
-        "blocking.bundled-lists": { config, value throws(SettingError) in config.bundledLists = try boolean(value) },
-        "blocking.bundled-lists-dir": { config, value throws(SettingError) in config.bundledListsDirectory = try string(value) },
-        "blocking.blocklists": { config, value throws(SettingError) in config.blocklists = try strings(value) },
-        "blocking.bundled-optional": { config, value throws(SettingError) in config.bundledOptional = try strings(value) },
-        "blocking.doh-canary": { config, value throws(SettingError) in config.bypass.dohCanary = try boolean(value) },
-        "blocking.private-relay": { config, value throws(SettingError) in config.bypass.privateRelay = try boolean(value) },
-        "blocking.resolver-arpa": { config, value throws(SettingError) in config.bypass.resolverDiscovery = try boolean(value) },
-        "blocking.allowlists": { config, value throws(SettingError) in config.allowlists = try strings(value) },
-        "blocking.mode": { config, value throws(SettingError) in
+    static let settings: [String: Setting] = [
+        "server.listen": .restart { config, value throws(SettingError) in config.listen = try addresses(value, defaultPort: 53) },
+        "server.allow-clients": .restart { config, value throws(SettingError) in config.allowedClients = try ranges(value) },
+        "server.tcp-idle-timeout": .restart { config, value throws(SettingError) in config.tcpIdleTimeoutSeconds = try integer(value, 1...3600) },
+        "server.tcp-max-connections": .restart { config, value throws(SettingError) in config.tcpMaxConnections = try integer(value, 1...65_536) },
+        "upstream.servers": .restart { config, value throws(SettingError) in config.upstreams = try addresses(value, defaultPort: 53) },
+        "upstream.timeout-ms": .restart { config, value throws(SettingError) in config.upstreamTimeoutMilliseconds = try integer(value, 50...30_000) },
+        "cache.size-mb": .restart { config, value throws(SettingError) in config.cacheSizeMegabytes = try integer(value, 0...4096) },
+        "cache.min-ttl": .restart { config, value throws(SettingError) in config.cacheMinTTL = UInt32(try integer(value, 0...604_800)) },
+        "cache.max-ttl": .restart { config, value throws(SettingError) in config.cacheMaxTTL = UInt32(try integer(value, 0...604_800)) },
+        "cache.serve-stale": .restart { config, value throws(SettingError) in config.serveStale = try boolean(value) },
+        "blocking.bundled-lists": .reload { config, value throws(SettingError) in config.bundledLists = try boolean(value) },
+        "blocking.bundled-lists-dir": .reload { config, value throws(SettingError) in config.bundledListsDirectory = try string(value) },
+        "blocking.blocklists": .reload { config, value throws(SettingError) in config.blocklists = try strings(value) },
+        "blocking.bundled-optional": .reload { config, value throws(SettingError) in config.bundledOptional = try strings(value) },
+        "blocking.doh-canary": .restart { config, value throws(SettingError) in config.bypass.dohCanary = try boolean(value) },
+        "blocking.private-relay": .restart { config, value throws(SettingError) in config.bypass.privateRelay = try boolean(value) },
+        "blocking.resolver-arpa": .restart { config, value throws(SettingError) in config.bypass.resolverDiscovery = try boolean(value) },
+        "blocking.allowlists": .reload { config, value throws(SettingError) in config.allowlists = try strings(value) },
+        "blocking.mode": .restart { config, value throws(SettingError) in
             guard let mode = blockMode(try string(value)) else {
                 throw SettingError(message: "expected null, nxdomain, refused or IP addresses such as \"0.0.0.0,::\"")
             }
             config.blockPolicy.mode = mode
         },
-        "blocking.subscriptions": { config, value throws(SettingError) in
+        "blocking.subscriptions": .reload { config, value throws(SettingError) in
             config.subscriptions = []
             for spec in try strings(value) {
                 do {
@@ -160,63 +228,63 @@ public struct HushConfig: Sendable {
                 }
             }
         },
-        "blocking.refresh-hours": { config, value throws(SettingError) in config.refreshHours = try integer(value, 0...8760) },
-        "storage.state-dir": { config, value throws(SettingError) in config.stateDirectory = try string(value) },
-        "blocking.ttl": { config, value throws(SettingError) in config.blockPolicy.ttl = UInt32(try integer(value, 0...86_400)) },
-        "stats.enabled": { config, value throws(SettingError) in config.statsEnabled = try boolean(value) },
-        "stats.db": { config, value throws(SettingError) in
+        "blocking.refresh-hours": .restart { config, value throws(SettingError) in config.refreshHours = try integer(value, 0...8760) },
+        "storage.state-dir": .restart { config, value throws(SettingError) in config.stateDirectory = try string(value) },
+        "blocking.ttl": .restart { config, value throws(SettingError) in config.blockPolicy.ttl = UInt32(try integer(value, 0...86_400)) },
+        "stats.enabled": .restart { config, value throws(SettingError) in config.statsEnabled = try boolean(value) },
+        "stats.db": .restart { config, value throws(SettingError) in
             let path = try string(value)
             config.statsDatabase = path.isEmpty ? nil : path
         },
-        "stats.privacy": { config, value throws(SettingError) in
+        "stats.privacy": .restart { config, value throws(SettingError) in
             guard let privacy = StatsSettings.Privacy(rawValue: try string(value)) else {
                 throw SettingError(message: "expected all, blocked or none")
             }
             config.statsPrivacy = privacy
         },
-        "stats.retention-days": { config, value throws(SettingError) in config.statsRetentionDays = try integer(value, 1...3650) },
-        "devices.lease-files": { config, value throws(SettingError) in config.leaseFiles = try strings(value) },
-        "devices.refresh-seconds": { config, value throws(SettingError) in config.deviceRefreshSeconds = try integer(value, 5...86_400) },
-        "rate-limit.enabled": { config, value throws(SettingError) in
+        "stats.retention-days": .restart { config, value throws(SettingError) in config.statsRetentionDays = try integer(value, 1...3650) },
+        "devices.lease-files": .reload { config, value throws(SettingError) in config.leaseFiles = try strings(value) },
+        "devices.refresh-seconds": .reload { config, value throws(SettingError) in config.deviceRefreshSeconds = try integer(value, 5...86_400) },
+        "rate-limit.enabled": .restart { config, value throws(SettingError) in
             config.rateLimit = try boolean(value) ? (config.rateLimit ?? RateLimitHandler.Settings()) : nil
         },
-        "rate-limit.per-address-qps": { config, value throws(SettingError) in
+        "rate-limit.per-address-qps": .restart { config, value throws(SettingError) in
             config.rateLimit?.perAddressPerSecond = Double(try integer(value, 1...1_000_000))
         },
-        "rate-limit.per-address-burst": { config, value throws(SettingError) in
+        "rate-limit.per-address-burst": .restart { config, value throws(SettingError) in
             config.rateLimit?.perAddressBurst = Double(try integer(value, 1...10_000_000))
         },
-        "rate-limit.per-network-qps": { config, value throws(SettingError) in
+        "rate-limit.per-network-qps": .restart { config, value throws(SettingError) in
             config.rateLimit?.perNetworkPerSecond = Double(try integer(value, 1...10_000_000))
         },
-        "rate-limit.per-network-burst": { config, value throws(SettingError) in
+        "rate-limit.per-network-burst": .restart { config, value throws(SettingError) in
             config.rateLimit?.perNetworkBurst = Double(try integer(value, 1...100_000_000))
         },
-        "rate-limit.per-address-reply-bytes": { config, value throws(SettingError) in
+        "rate-limit.per-address-reply-bytes": .restart { config, value throws(SettingError) in
             config.rateLimit?.perAddressBytesPerSecond = Double(try integer(value, 512...1_000_000_000))
         },
-        "rate-limit.per-address-reply-burst-bytes": { config, value throws(SettingError) in
+        "rate-limit.per-address-reply-burst-bytes": .restart { config, value throws(SettingError) in
             config.rateLimit?.perAddressBytesBurst = Double(try integer(value, 512...1_000_000_000))
         },
-        "rate-limit.per-network-reply-bytes": { config, value throws(SettingError) in
+        "rate-limit.per-network-reply-bytes": .restart { config, value throws(SettingError) in
             config.rateLimit?.perNetworkBytesPerSecond = Double(try integer(value, 512...1_000_000_000))
         },
-        "rate-limit.per-network-reply-burst-bytes": { config, value throws(SettingError) in
+        "rate-limit.per-network-reply-burst-bytes": .restart { config, value throws(SettingError) in
             config.rateLimit?.perNetworkBytesBurst = Double(try integer(value, 512...1_000_000_000))
         },
-        "rate-limit.exempt": { config, value throws(SettingError) in config.rateLimit?.exempt = try ranges(value) },
-        "server.user": { config, value throws(SettingError) in
+        "rate-limit.exempt": .restart { config, value throws(SettingError) in config.rateLimit?.exempt = try ranges(value) },
+        "server.user": .restart { config, value throws(SettingError) in
             let name = try string(value)
             config.runAsUser = name.isEmpty ? nil : name
         },
-        "metrics.listen": { config, value throws(SettingError) in
+        "metrics.listen": .restart { config, value throws(SettingError) in
             let text = try string(value)
             guard text.isEmpty || SocketAddress(text, defaultPort: 9153) != nil else {
                 throw SettingError(message: "\"\(text)\" is not an address such as 127.0.0.1:9153")
             }
             config.metricsListen = text.isEmpty ? nil : SocketAddress(text, defaultPort: 9153)
         },
-        "log.level": { config, value throws(SettingError) in
+        "log.level": .restart { config, value throws(SettingError) in
             guard let level = Logger.Level(rawValue: try string(value)) else {
                 throw SettingError(message: "expected trace, debug, info, notice, warning, error or critical")
             }
@@ -290,37 +358,5 @@ public struct HushConfig: Sendable {
             result.append(range)
         }
         return result
-    }
-}
-
-extension HushConfig {
-    /// The settings a running server cannot change without a restart, by config key, for the reload message.
-    public func restartOnlyDifferences(from other: HushConfig) -> [String] {
-        var keys: [String] = []
-        if listen != other.listen { keys.append("server.listen") }
-        if allowedClients != other.allowedClients { keys.append("server.allow-clients") }
-        if tcpIdleTimeoutSeconds != other.tcpIdleTimeoutSeconds || tcpMaxConnections != other.tcpMaxConnections { keys.append("server.tcp-*") }
-        if upstreams != other.upstreams || upstreamTimeoutMilliseconds != other.upstreamTimeoutMilliseconds { keys.append("upstream.*") }
-        if cacheSizeMegabytes != other.cacheSizeMegabytes || cacheMinTTL != other.cacheMinTTL || cacheMaxTTL != other.cacheMaxTTL
-            || serveStale != other.serveStale { keys.append("cache.*") }
-        if blockPolicy != other.blockPolicy { keys.append("blocking.mode/ttl") }
-        if bypass != other.bypass { keys.append("blocking.doh-canary/private-relay/resolver-arpa") }
-        if statsEnabled != other.statsEnabled || statsDatabasePath != other.statsDatabasePath || statsPrivacy != other.statsPrivacy
-            || statsRetentionDays != other.statsRetentionDays { keys.append("stats.*") }
-        if metricsListen != other.metricsListen { keys.append("metrics.listen") }
-        if rateLimit != other.rateLimit { keys.append("rate-limit.*") }
-        if runAsUser != other.runAsUser { keys.append("server.user") }
-        if refreshHours != other.refreshHours { keys.append("blocking.refresh-hours") }
-        return keys
-    }
-
-    /// Takes what a reload can apply: the lists and where they are.
-    public mutating func takeReloadable(from other: HushConfig) {
-        bundledLists = other.bundledLists
-        bundledListsDirectory = other.bundledListsDirectory
-        bundledOptional = other.bundledOptional
-        blocklists = other.blocklists
-        allowlists = other.allowlists
-        subscriptions = other.subscriptions
     }
 }

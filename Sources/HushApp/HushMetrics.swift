@@ -25,7 +25,7 @@ public final class HushMetrics: AnswerObserver {
         cacheEntries = registry.makeGauge(name: "hush_cache_entries")
         cacheBytes = registry.makeGauge(name: "hush_cache_bytes")
         statsDropped = registry.makeGauge(name: "hush_stats_dropped_records")
-        for label in ["forwarded", "cached", "stale", "blocked", "blocked-cname", "refused", "rate-limited", "minimal-any", "failed"] {
+        for label in Disposition.labels {
             _ = counter(for: label)
         }
     }

@@ -136,26 +136,29 @@ public final class HushService: @unchecked Sendable {
         timer.resume()
     }
 
-    /// SIGHUP: re-reads the config file for list settings, reloads the lists and device names, and says
-    /// which other changes need a restart.
+    /// SIGHUP: re-reads the config file and applies what SIGHUP applies (the lists, device names and lease
+    /// files: `HushConfig.appliesOnReload`), reloads the lists and device names, and names the changes that
+    /// need a restart.
     public func reload() {
         if let configPath {
             do {
-                let fresh = try HushConfig.load(path: configPath)
-                let needRestart = configuration.withLock { current -> [String] in
-                    let differences = current.restartOnlyDifferences(from: fresh)
-                    current.takeReloadable(from: fresh)
-                    return differences
+                let text = String(decoding: FileManager.default.contents(atPath: configPath) ?? Data(), as: UTF8.self)
+                let file = try ConfigFile(text: text, path: configPath)
+                let outcome = try configuration.withLock { current throws(ConfigError) in
+                    let outcome = try current.reloaded(with: file)
+                    current = outcome.config
+                    return outcome
                 }
-                if !needRestart.isEmpty {
-                    logger.notice("config changes that need a restart (systemctl restart hush): \(needRestart.joined(separator: ", "))")
+                if !outcome.applied.isEmpty { logger.info("config changes applied: \(outcome.applied.joined(separator: ", "))") }
+                if !outcome.needRestart.isEmpty {
+                    logger.notice("config changes that need a restart (systemctl restart hush): \(outcome.needRestart.joined(separator: ", "))")
                 }
             } catch {
                 logger.error("reload: \(error); keeping the config in force")
             }
         }
         loadLists()
-        stats?.refreshDeviceNames()
+        stats?.refreshDevices(sources: config.deviceSources)
     }
 
     /// Refreshes subscriptions every `refresh-hours`, and soon after start when one was never fetched.

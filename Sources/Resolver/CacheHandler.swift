@@ -39,7 +39,7 @@ public struct CacheHandler: Resolving {
             }
             // The upstreams failed (no answer, or SERVFAIL): an old answer beats none.
             if let stale {
-                return Answer(.stored(ServedMessage(message: stale.message, ttlCap: Self.staleTTL, stale: true)), .stale)
+                return Answer(.stored(ServedMessage(message: stale.message, ttlCap: Self.staleTTL)), .stale)
             }
             return answer
         }

@@ -24,20 +24,38 @@ public enum Disposition: Sendable, Equatable {
         }
     }
 
-    /// The stable name used in logs, stats and metrics.
-    public var label: String {
+    /// The stable code stored in the stats database; `labels[code]` is the name used in logs, stats and
+    /// metrics. Codes are on disk: a new case takes the next number and a new label at the end.
+    public var code: UInt8 {
         switch self {
-        case .forwarded: "forwarded"
-        case .cached: "cached"
-        case .stale: "stale"
-        case .blocked: "blocked"
-        case .blockedByCNAME: "blocked-cname"
-        case .refused: "refused"
-        case .rateLimited: "rate-limited"
-        case .minimalAny: "minimal-any"
-        case .failed: "failed"
+        case .forwarded: 0
+        case .cached: 1
+        case .stale: 2
+        case .blocked: 3
+        case .blockedByCNAME: 4
+        case .refused: 5
+        case .rateLimited: 6
+        case .minimalAny: 7
+        case .failed: 8
         }
     }
+
+    /// Every label, indexed by code.
+    public static let labels = ["forwarded", "cached", "stale", "blocked", "blocked-cname", "refused", "rate-limited", "minimal-any", "failed"]
+
+    public var label: String { Self.labels[Int(code)] }
+
+    /// The label of a stored code; "unknown" for a code this version does not know.
+    public static func label(code: UInt8) -> String { Int(code) < labels.count ? labels[Int(code)] : "unknown" }
+
+    /// The code of a stored label ("failed" for one this version does not know).
+    public static func code(label: String) -> UInt8 { UInt8(labels.firstIndex(of: label) ?? labels.count - 1) }
+
+    public static let blockedCode = Disposition.blocked(ListMatch(list: ListInfo(source: ""), rule: "")).code
+    public static let blockedByCNAMECode = Disposition.blockedByCNAME(cname: "", ListMatch(list: ListInfo(source: ""), rule: "")).code
+
+    /// `isBlocked` for a stored code.
+    public static func isBlocked(code: UInt8) -> Bool { code == blockedCode || code == blockedByCNAMECode }
 
     public var listMatch: ListMatch? {
         switch self {

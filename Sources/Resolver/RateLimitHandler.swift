@@ -59,11 +59,11 @@ public final class RateLimitHandler: Resolving {
 
     public func resolve(_ request: Request) -> Resolution {
         if isExempt(request.client) { return next.resolve(request) }
-        let verdict = admit(request.client)
-        guard verdict == .admitted else {
+        let admission = admit(request.client)
+        guard admission == .admitted else {
             if request.transport == .tcp {
                 return .now(.synthesized(SynthesizedAnswer(rcode: .refused), .rateLimited))
-            } else if verdict == .slip {
+            } else if admission == .slip {
                 return .now(.synthesized(SynthesizedAnswer(rcode: .noError, truncated: true), .rateLimited))
             }
             return .now(Answer(.silence, .rateLimited))
@@ -88,9 +88,10 @@ public final class RateLimitHandler: Resolving {
         return false
     }
 
-    enum Verdict { case admitted, slip, drop }
+    /// What the buckets allow a query: an answer, the TC=1 slip, or nothing.
+    enum Admission { case admitted, slip, drop }
 
-    func admit(_ client: IPAddress) -> Verdict {
+    func admit(_ client: IPAddress) -> Admission {
         let now = clock()
         let network = Self.network(of: client)
         return state.withLock { state in
@@ -99,7 +100,7 @@ public final class RateLimitHandler: Resolving {
             var block = state.networks[network] ?? networkRates.full(at: now)
             addressRates.refill(&address, now)
             networkRates.refill(&block, now)
-            let verdict: Verdict
+            let verdict: Admission
             // Bytes are charged after the answer, so they may run below zero: the next queries wait.
             if address.queries >= 1 && block.queries >= 1 && address.bytes > 0 && block.bytes > 0 {
                 address.queries -= 1

@@ -16,8 +16,9 @@ public struct Request: Sendable {
     }
 }
 
-/// The answer a stage produced, and what happened to the query: the one value that stats, metrics and
-/// Extended DNS Errors read.
+/// The answer a stage produced, and what happened to the query. Stats and metrics read the disposition; a
+/// synthesized answer carries its own Extended DNS Error, and a stored one is given the stale note when its
+/// disposition is `.stale`.
 public struct Answer: Sendable {
     public enum Content: Sendable {
         case synthesized(SynthesizedAnswer)
@@ -39,18 +40,16 @@ public struct Answer: Sendable {
     }
 }
 
-/// A stored upstream message as served now: its age, the cap on its TTLs (max-ttl), and whether it is stale.
+/// A stored upstream message as served now: its age and the cap on its TTLs (max-ttl; 30 s when stale).
 public struct ServedMessage: Sendable {
     public var message: StoredMessage
     public var age: UInt32
     public var ttlCap: UInt32
-    public var stale: Bool
 
-    public init(message: StoredMessage, age: UInt32 = 0, ttlCap: UInt32 = .max, stale: Bool = false) {
+    public init(message: StoredMessage, age: UInt32 = 0, ttlCap: UInt32 = .max) {
         self.message = message
         self.age = age
         self.ttlCap = ttlCap
-        self.stale = stale
     }
 }
 
@@ -63,7 +62,7 @@ extension Answer {
     /// The Extended DNS Error a stored answer carries: only a stale one has a note (a synthesized answer
     /// carries its own).
     public var storedNote: ExtendedError? {
-        guard case .stored(let served) = content, served.stale else { return nil }
+        guard case .stored = content, case .stale = disposition else { return nil }
         return ExtendedError(code: ExtendedError.staleAnswerCode, text: "upstream unreachable; stale answer")
     }
 

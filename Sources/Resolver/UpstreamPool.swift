@@ -244,6 +244,6 @@ final class UpstreamPool: UpstreamReplySource, @unchecked Sendable {
     }
 
     private static func now() -> UInt64 {
-        DispatchTime.now().uptimeNanoseconds / 1_000_000
+        MonotonicClock.milliseconds()
     }
 }

@@ -75,7 +75,7 @@ public final class DNSServer: @unchecked Sendable {
 
     /// Every UDP loop turned within the last two seconds (it turns at least every 100 ms).
     public var isHealthy: Bool {
-        let now = DispatchTime.now().uptimeNanoseconds / 1_000_000
+        let now = MonotonicClock.milliseconds()
         return udp.allSatisfy { now &- $0.heartbeat.load(ordering: .relaxed) < 2000 }
     }
 }

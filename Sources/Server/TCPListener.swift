@@ -1,4 +1,3 @@
-import CHushSocket
 import Dispatch
 import Glibc
 import Logging
@@ -51,15 +50,8 @@ final class TCPListener: @unchecked Sendable {
 
     private func acceptAll() {
         while true {
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let client = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    hush_accept_nonblocking(fd, $0, &length)
-                }
-            }
-            guard client >= 0 else { return }
-            guard connections.count < settings.maxConnections, let peer = SocketAddress(storage: storage) else {
+            guard let (client, accepted) = Socket.acceptNonblocking(fd) else { return }
+            guard connections.count < settings.maxConnections, let peer = accepted else {
                 Glibc.close(client)
                 logger.warning("TCP connection refused: \(settings.maxConnections) already open")
                 continue

@@ -1,4 +1,3 @@
-import CHushSocket
 import DNSWire
 import Dispatch
 import Glibc
@@ -54,17 +53,9 @@ final class UDPListener: @unchecked Sendable {
     private struct Turn {
         var received: [Received] = []
         var names: [DomainName] = []
-        var outgoing: [hush_datagram] = []
+        var outgoing = OutgoingDatagrams()
         var blob: [UInt8] = []
         var spareReplies: [PendingReply] = []
-
-        /// The sendmmsg entry for a reply of `length` bytes just appended to `blob`; its pointer is set when
-        /// the turn is sent, once `blob` has stopped growing.
-        static func datagram(to route: ReplyRoute, length: Int) -> hush_datagram {
-            var datagram = route.datagram
-            datagram.length = length
-            return datagram
-        }
     }
 
     init(fd: Int32, address: SocketAddress, processor: QueryProcessor, upstreamReplies: (any UpstreamReplySource)?, logger: Logger) {
@@ -104,7 +95,7 @@ final class UDPListener: @unchecked Sendable {
         defer { upstreamReplies?.detachLoop() }
         var turn = Turn()
         while running.load(ordering: .acquiring) {
-            heartbeat.store(DispatchTime.now().uptimeNanoseconds / 1_000_000, ordering: .relaxed)
+            heartbeat.store(MonotonicClock.milliseconds(), ordering: .relaxed)
             // At most 100 ms, so the loop notices stop() and the watchdog sees it turn.
             let ready = poller.wait(timeoutMilliseconds: 100)
             guard !ready.isEmpty else { continue }
@@ -129,11 +120,11 @@ final class UDPListener: @unchecked Sendable {
         turn.received.removeAll(keepingCapacity: true)
         turn.names.removeAll(keepingCapacity: true)
         for i in 0..<count {
-            let datagram = queries.datagram(i)
-            guard datagram.length > 0, let client = SocketAddress(storage: datagram.peer) else { continue }
-            let parse = QueryParser.parse(UnsafeBufferPointer(start: datagram.data, count: datagram.length))
+            let (bytes, source) = queries[i]
+            guard !bytes.isEmpty, let client = source else { continue }
+            let parse = QueryParser.parse(bytes)
             if case .query(let query) = parse { turn.names.append(query.name) }
-            turn.received.append(Received(parse: parse, route: ReplyRoute(datagram: datagram), client: client.ip))
+            turn.received.append(Received(parse: parse, route: queries.route(i), client: client.ip))
         }
         // Read once: reaching the struct through `self` in the loop copied it (three retains) per query.
         let processor = self.processor
@@ -142,7 +133,7 @@ final class UDPListener: @unchecked Sendable {
             for i in received.indices {
                 let start = turn.blob.count
                 let pending = processor.answer(received[i].parse, client: received[i].client, transport: .udp, appendingTo: &turn.blob)
-                if turn.blob.count > start { turn.outgoing.append(Turn.datagram(to: received[i].route, length: turn.blob.count - start)) }
+                if turn.blob.count > start { turn.outgoing.append(received[i].route, length: turn.blob.count - start) }
                 if let pending {
                     let route = received[i].route
                     pending.whenReady { [self] reply in send(reply, to: route) }
@@ -160,12 +151,7 @@ final class UDPListener: @unchecked Sendable {
             return true
         }
         if queued { return }
-        var outgoing = route.datagram
-        reply.withUnsafeBufferPointer { bytes in
-            outgoing.data = UnsafeMutablePointer(mutating: bytes.baseAddress)
-            outgoing.length = bytes.count
-            _ = hush_send_batch(fd, &outgoing, 1)
-        }
+        route.send(reply, on: fd)
     }
 
     /// Ends the turn and sends its replies in one sendmmsg. The forwarded answers' list swaps with a spare
@@ -177,27 +163,10 @@ final class UDPListener: @unchecked Sendable {
         }
         for reply in turn.spareReplies where !reply.reply.isEmpty {
             turn.blob.append(contentsOf: reply.reply)
-            turn.outgoing.append(Turn.datagram(to: reply.route, length: reply.reply.count))
+            turn.outgoing.append(reply.route, length: reply.reply.count)
         }
         turn.spareReplies.removeAll(keepingCapacity: true)
-        defer {
-            turn.outgoing.removeAll(keepingCapacity: true)
-            turn.blob.removeAll(keepingCapacity: true)
-        }
-        guard !turn.outgoing.isEmpty else { return }
-        turn.blob.withUnsafeMutableBufferPointer { base in
-            var offset = 0
-            for i in turn.outgoing.indices {
-                turn.outgoing[i].data = base.baseAddress! + offset
-                offset += turn.outgoing[i].length
-            }
-            _ = hush_send_batch(fd, &turn.outgoing, UInt32(turn.outgoing.count))
-        }
+        turn.outgoing.send(on: fd, from: &turn.blob)
+        turn.blob.removeAll(keepingCapacity: true)
     }
-}
-
-/// Where a reply goes: the client's address and the local address the query came to. The buffer pointer
-/// it carries is replaced before use, so it may cross threads.
-struct ReplyRoute: @unchecked Sendable {
-    var datagram: hush_datagram
 }

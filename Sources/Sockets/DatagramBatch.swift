@@ -27,10 +27,10 @@ public final class DatagramBatch: @unchecked Sendable {
         Int(hush_recv_batch(fd, &datagrams, UInt32(count), 0))
     }
 
-    /// The i-th datagram of the last receive as the C side sees it, with the local address it came to
-    /// (when the socket asked for packet info). Its buffer is valid until the next receive.
-    public func datagram(_ i: Int) -> hush_datagram {
-        datagrams[i]
+    /// Where a reply to the i-th datagram of the last receive goes (its source, and the local address it
+    /// came to when the socket asked for packet info).
+    public func route(_ i: Int) -> ReplyRoute {
+        ReplyRoute(datagram: datagrams[i])
     }
 
     /// The i-th datagram of the last receive (valid until the next) and where it came from. A datagram cut

@@ -150,4 +150,16 @@ public enum Socket {
 public extension Socket {
     static let udp = Int32(SOCK_DGRAM.rawValue)
     static let tcp = Int32(SOCK_STREAM.rawValue)
+
+    /// Accepts one waiting connection as a non-blocking socket: its descriptor and the peer, or nil when
+    /// none is waiting.
+    static func acceptNonblocking(_ fd: Int32) -> (fd: Int32, peer: SocketAddress?)? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let client = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { hush_accept_nonblocking(fd, $0, &length) }
+        }
+        guard client >= 0 else { return nil }
+        return (client, SocketAddress(storage: storage))
+    }
 }

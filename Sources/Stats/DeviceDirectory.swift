@@ -1,4 +1,3 @@
-import CHushSocket
 import Foundation
 import Sockets
 
@@ -26,7 +25,8 @@ public final class DeviceDirectory: @unchecked Sendable {
         public init() {}
     }
 
-    let sources: Sources
+    /// Replaced on SIGHUP (on the writer's thread, like every other use).
+    var sources: Sources
     private var macByAddress: [IPAddress: String] = [:]
     private var namesByMAC: [String: String] = [:]
     private var namesByAddress: [IPAddress: String] = [:]
@@ -80,24 +80,10 @@ public final class DeviceDirectory: @unchecked Sendable {
     }
 
     private func readNeighbours(now: Double) {
-        var entries = [hush_neighbour](repeating: hush_neighbour(), count: 4096)
-        let count = hush_neighbours(&entries, Int32(entries.count))
-        guard count > 0 else { return }
+        guard let current = NeighbourTable.read(), !current.isEmpty else { return }
         // What the kernel says now wins; what it has forgotten is kept (bounded).
-        var table = macByAddress.count + Int(count) > Self.rememberedAddresses ? [:] : macByAddress
-        for entry in entries.prefix(Int(count)) {
-            let bytes = withUnsafeBytes(of: entry.address) { Array($0) }
-            let address: IPAddress
-            if entry.family == AF_INET {
-                address = .v4(bytes[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
-            } else {
-                var raw = in6_addr()
-                withUnsafeMutableBytes(of: &raw) { $0.copyBytes(from: bytes[0..<16]) }
-                address = IPAddress(raw)
-            }
-            let mac = withUnsafeBytes(of: entry.mac) { Array($0) }.map { String(format: "%02x", $0) }.joined(separator: ":")
-            table[address] = mac
-        }
+        var table = macByAddress.count + current.count > Self.rememberedAddresses ? [:] : macByAddress
+        table.merge(current) { _, now in now }
         macByAddress = table
     }
 

@@ -14,7 +14,7 @@ struct NameHourTable {
 
         /// The key a record counts under. The writer's prefetch makes it a few records early, so both go
         /// through here: a key that differed would load the wrong bucket without anyone noticing.
-        init(_ record: RecordBatch.Record, device: Int64) {
+        init(_ record: RecordBatch.QueuedAttempt, device: Int64) {
             self.init(nameHash: record.nameHash, hour: record.hour, device: device, disposition: record.code)
         }
 

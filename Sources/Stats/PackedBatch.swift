@@ -14,9 +14,9 @@ struct PackedBatch {
     private var first = Double.infinity
     private var last = -Double.infinity
 
-    var isFull: Bool { count >= AttemptEntry.perBatch }
+    var isFull: Bool { count >= LoggedAttempt.perBatch }
 
-    mutating func add(_ entry: AttemptEntry) {
+    mutating func add(_ entry: LoggedAttempt) {
         encoder.append(entry, to: &bytes)
         count += 1
         first = min(first, entry.time)
@@ -24,7 +24,7 @@ struct PackedBatch {
     }
 
     /// `count` more attempts like `entry` that were only counted.
-    mutating func addOverflow(_ entry: AttemptEntry, count: Int) {
+    mutating func addOverflow(_ entry: LoggedAttempt, count: Int) {
         overflowEncoder.append(entry, count: count, to: &overflow)
         first = min(first, entry.time)
         last = max(last, entry.time)
@@ -65,11 +65,11 @@ struct PackedBatch {
 
     /// A stored row's contents: the logged entries in order, then the overflow counts.
     struct Contents {
-        var logged: [AttemptEntry] = []
-        var overflow: [(entry: AttemptEntry, count: Int)] = []
+        var logged: [LoggedAttempt] = []
+        var overflow: [(entry: LoggedAttempt, count: Int)] = []
 
         /// Every entry with how many attempts it stands for.
-        var counted: [(entry: AttemptEntry, count: Int)] { logged.map { ($0, 1) } + overflow }
+        var counted: [(entry: LoggedAttempt, count: Int)] { logged.map { ($0, 1) } + overflow }
     }
 
     static func decode(entries: Data, overflow: Data?) -> Contents {
@@ -86,7 +86,7 @@ struct PackedBatch {
     }
 
     /// The logged entries of a stored row, in order.
-    static func entries(_ entries: Data) -> [AttemptEntry] {
+    static func entries(_ entries: Data) -> [LoggedAttempt] {
         decode(entries: entries, overflow: nil).logged
     }
 

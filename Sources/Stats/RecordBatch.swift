@@ -10,8 +10,10 @@ import Sockets
 /// it. A record that held the name's array and the disposition cost reference counting on both threads
 /// and a free on the writer's: a third of the writer's time.
 struct RecordBatch {
-    /// One answered query. Trivial, so appending and discarding records is copying bytes.
-    struct Record {
+    /// One answered query on the queue: plain data, so appending and discarding records is copying bytes.
+    /// (`AnsweredQuery` is the public form made away from the answering path; `LoggedAttempt` is the raw
+    /// log's entry, with ids.)
+    struct QueuedAttempt {
         var time: Double
         var client: IPAddress
         /// The name's length and bytes hashed with Swift's per-process seeded hash, made where the bytes
@@ -30,7 +32,7 @@ struct RecordBatch {
         var hour: Int64 { Int64(time / 3600) }
     }
 
-    private(set) var records: [Record] = []
+    private(set) var records: [QueuedAttempt] = []
     /// Names and rule texts, back to back.
     private(set) var text: [UInt8] = []
     private(set) var lists: [ListInfo] = []
@@ -58,7 +60,7 @@ struct RecordBatch {
             hasher.combine(bytes: bytes)
             return hasher.finalize()
         }
-        var record = Record(
+        var record = QueuedAttempt(
             time: time, client: client, nameHash: nameHash, nameStart: nameStart, nameLength: Int32(name.bytes.count),
             type: type, code: disposition.code, list: -1, ruleStart: 0, ruleLength: 0, cname: -1)
         switch disposition {
@@ -77,7 +79,7 @@ struct RecordBatch {
     /// What matched: the list once per run of records from the same list, the rule's text again only when
     /// it differs from the last record's. The rule is written straight from the list's bytes and taken
     /// back when it repeats, so nothing is built for it.
-    private mutating func note(_ match: ListMatch, in record: inout Record) {
+    private mutating func note(_ match: ListMatch, in record: inout QueuedAttempt) {
         if lists.isEmpty || !lists[lists.count - 1].isIdentical(to: match.list) { lists.append(match.list) }
         record.list = Int32(lists.count - 1)
         let start = text.count
@@ -92,7 +94,7 @@ struct RecordBatch {
         }
     }
 
-    mutating func append(_ record: AttemptRecord) {
+    mutating func append(_ record: AnsweredQuery) {
         append(time: record.time, client: record.client, name: record.domain, type: record.type, disposition: record.outcome)
     }
 
@@ -115,16 +117,16 @@ struct RecordBatch {
         return (kept, other.count - kept)
     }
 
-    func name(_ record: Record) -> DomainName {
+    func name(_ record: QueuedAttempt) -> DomainName {
         let start = Int(record.nameStart)
         return DomainName(bytes: Array(text[start..<(start + Int(record.nameLength))]))
     }
 
-    func match(_ record: Record) -> ListMatch? {
+    func match(_ record: QueuedAttempt) -> ListMatch? {
         guard record.list >= 0 else { return nil }
         let start = Int(record.ruleStart)
         return ListMatch(list: lists[Int(record.list)], rule: String(decoding: text[start..<(start + Int(record.ruleLength))], as: UTF8.self))
     }
 
-    func cname(_ record: Record) -> String? { record.cname >= 0 ? cnames[Int(record.cname)] : nil }
+    func cname(_ record: QueuedAttempt) -> String? { record.cname >= 0 ? cnames[Int(record.cname)] : nil }
 }

@@ -41,7 +41,7 @@ public final class StatsRecorder: AnswerObserver, @unchecked Sendable {
     }
 
     /// Queues records made elsewhere (tests, imports), with the same bound.
-    public func enqueue(_ records: [AttemptRecord]) {
+    public func enqueue(_ records: [AnsweredQuery]) {
         queue.withLock { queue in
             for record in records {
                 if queue.records.count < capacity { queue.records.append(record) } else { queue.dropped += 1 }

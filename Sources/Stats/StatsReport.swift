@@ -1,130 +1,15 @@
 import Foundation
 import GRDB
+import Resolver
 
 /// The answers `hush stats` gives, as values that print as tables, JSON or CSV. Every question over a
 /// window reads the hourly aggregates, never the raw log, so it stays fast over millions of attempts.
 public struct StatsReport: Sendable {
     let store: StatsStore
-    static let blockedDispositions = "('blocked', 'blocked-cname')"
+    static let blockedDispositions = "('\(Disposition.label(code: Disposition.blockedCode))', '\(Disposition.label(code: Disposition.blockedByCNAMECode))')"
 
     public init(store: StatsStore) {
         self.store = store
-    }
-
-    public struct VendorCount: Codable, Sendable, Equatable {
-        public var vendor: String
-        public var category: String?
-        public var attempts: Int
-    }
-
-    public struct HourCount: Codable, Sendable, Equatable {
-        public var hour: Date
-        public var queries: Int
-        public var blocked: Int
-    }
-
-    public struct Summary: Codable, Sendable {
-        public var from: Date
-        public var to: Date
-        public var queries: Int
-        public var blocked: Int
-        public var blockedShare: Double
-        public var devices: Int
-        public var topVendors: [VendorCount]
-        public var hourly: [HourCount]
-        /// Records lost because the queue was full or the disk failed, ever.
-        public var dropped: Int
-        /// Commits that failed (disk full, read-only, file gone), and the last reason.
-        public var writeFailures: Int
-        public var lastWriteError: String?
-    }
-
-    public struct Device: Codable, Sendable, Equatable {
-        public var id: Int64
-        public var name: String?
-        public var mac: String?
-        public var key: String
-        public var addresses: [String]
-        public var firstSeen: Date
-        public var lastSeen: Date
-        public var queries: Int
-        public var blocked: Int
-        public var topVendors: [String]
-
-        /// Name, else MAC, else address.
-        public var label: String { name ?? mac ?? addresses.first ?? key }
-    }
-
-    public struct Endpoint: Codable, Sendable, Equatable {
-        public var name: String
-        public var disposition: String
-        public var vendor: String?
-        public var category: String?
-        public var list: String?
-        public var rule: String?
-        public var cname: String?
-        public var count: Int
-        public var firstSeen: Date
-        public var lastSeen: Date
-    }
-
-    public struct DeviceDetail: Codable, Sendable {
-        public var device: Device
-        public var endpoints: [Endpoint]
-        public var hourly: [HourCount]
-    }
-
-    public struct DomainAttempt: Codable, Sendable, Equatable {
-        public var device: String
-        public var deviceId: Int64
-        public var name: String
-        public var disposition: String
-        public var vendor: String?
-        public var count: Int
-        public var firstSeen: Date
-        public var lastSeen: Date
-    }
-
-    public struct NameCount: Codable, Sendable, Equatable {
-        public var name: String
-        public var vendor: String?
-        public var category: String?
-        public var attempts: Int
-    }
-
-    public struct DeviceCount: Codable, Sendable, Equatable {
-        public var device: String
-        public var deviceId: Int64
-        public var blocked: Int
-        public var queries: Int
-    }
-
-    public struct Top: Codable, Sendable {
-        public var names: [NameCount]
-        public var vendors: [VendorCount]
-        public var devices: [DeviceCount]
-    }
-
-    public struct VendorDevice: Codable, Sendable, Equatable {
-        public var vendor: String
-        public var category: String?
-        public var device: String
-        public var deviceId: Int64
-        public var attempts: Int
-    }
-
-    public struct LogEntry: Codable, Sendable, Equatable {
-        public var id: Int64
-        public var time: Date
-        public var device: String
-        public var client: String
-        public var name: String
-        public var type: Int
-        public var disposition: String
-        public var list: String?
-        public var rule: String?
-        public var vendor: String?
-        public var cname: String?
     }
 
     static func date(_ seconds: Double) -> Date { Date(timeIntervalSince1970: seconds) }
@@ -269,54 +154,6 @@ public struct StatsReport: Sendable {
         }
     }
 
-    /// Raw log entries after `afterID`, oldest first, for `hush log`. An entry's id is its batch row's id
-    /// shifted left by 16, plus its place in the batch.
-    public func log(after afterID: Int64, limit: Int = 1000) throws -> [LogEntry] {
-        try store.database.read { db in
-            var lookup = LogLookup()
-            var entries: [LogEntry] = []
-            let batches = try Row.fetchCursor(db, sql: "SELECT id, entries FROM attempt_batches WHERE id >= ? ORDER BY id",
-                                              arguments: [afterID >> 16])
-            while entries.count < limit, let batch = try batches.next() {
-                let batchID: Int64 = batch["id"]
-                let packed: Data = batch["entries"]
-                let firstIndex = batchID == afterID >> 16 ? Int(afterID & 0xFFFF) + 1 : 0
-                let all = PackedBatch.entries(packed)
-                guard firstIndex < all.count else { continue }
-                for index in firstIndex..<min(all.count, firstIndex + limit - entries.count) {
-                    let entry = all[index]
-                    let rule = try lookup.rule(entry.rule, db)
-                    entries.append(LogEntry(
-                        id: batchID << 16 | Int64(index), time: Self.date(entry.time), device: try lookup.device(entry.device, db),
-                        client: entry.client.description, name: try lookup.name(entry.name, db) ?? "?", type: Int(entry.type),
-                        disposition: entry.label, list: rule?.list, rule: rule?.rule, vendor: rule?.vendor,
-                        cname: try lookup.name(entry.cname, db)))
-                }
-            }
-            return entries
-        }
-    }
-
-    /// The newest raw entry's id, so `hush log --follow` starts from now.
-    public func lastLogID() throws -> Int64 {
-        try logID(back: 0)
-    }
-
-    /// An id `count` entries before the newest: `log(after:)` from there returns the last `count` entries.
-    public func logID(back count: Int) throws -> Int64 {
-        try store.database.read { db in
-            var needed = count
-            let batches = try Row.fetchCursor(db, sql: "SELECT id, count FROM attempt_batches ORDER BY id DESC")
-            while let batch = try batches.next() {
-                let id: Int64 = batch["id"]
-                let size: Int = batch["count"]
-                if size > needed { return id << 16 | Int64(size - 1 - needed) }
-                needed -= size
-            }
-            return 0
-        }
-    }
-
     private func vendorCounts(_ db: Database, _ window: StatsWindow, limit: Int) throws -> [VendorCount] {
         try Row.fetchAll(db, sql: """
             SELECT vendor, nullif(category, '') AS category, sum(count) AS attempts FROM device_vendor_hourly
@@ -340,45 +177,5 @@ public struct StatsReport: Sendable {
     static func deviceLabel(_ text: String) -> String {
         if text.hasPrefix("ip:") || text.hasPrefix("mac:") { return String(text.drop(while: { $0 != ":" }).dropFirst()) }
         return text
-    }
-}
-
-/// Names, rules and device labels by id, each looked up once per `hush log` page.
-private struct LogLookup {
-    struct Rule {
-        var list: String
-        var rule: String
-        var vendor: String?
-    }
-
-    private var names: [Int64: String] = [:]
-    private var rules: [Int64: Rule] = [:]
-    private var devices: [Int64: String] = [:]
-
-    mutating func name(_ id: Int64, _ db: Database) throws -> String? {
-        guard id > 0 else { return nil }
-        if let known = names[id] { return known }
-        let name = try String.fetchOne(db, sql: "SELECT name FROM names WHERE id = ?", arguments: [id])
-        names[id] = name
-        return name
-    }
-
-    mutating func rule(_ id: Int64, _ db: Database) throws -> Rule? {
-        guard id > 0 else { return nil }
-        if let known = rules[id] { return known }
-        guard let row = try Row.fetchOne(db, sql: "SELECT list, rule, vendor FROM rules WHERE id = ?", arguments: [id]) else { return nil }
-        let rule = Rule(list: row["list"], rule: row["rule"], vendor: row["vendor"])
-        rules[id] = rule
-        return rule
-    }
-
-    mutating func device(_ id: Int64, _ db: Database) throws -> String {
-        if let known = devices[id] { return known }
-        // A raw entry may name a device since merged into its MAC's device: show that one.
-        let label = StatsReport.deviceLabel(try String.fetchOne(db, sql: """
-            SELECT coalesce(t.name, t.mac, t.key) FROM devices d JOIN devices t ON t.id = coalesce(d.merged_into, d.id) WHERE d.id = ?
-            """, arguments: [id]) ?? "?")
-        devices[id] = label
-        return label
     }
 }

@@ -1,4 +1,5 @@
 import GRDB
+import Resolver
 import Sockets
 
 /// The stats database's tables, as versioned migrations. The raw log is append-only with no index but
@@ -153,10 +154,10 @@ enum StatsSchema {
             """)
         var batch = PackedBatch()
         while let row = try rows.next() {
-            batch.add(AttemptEntry(
+            batch.add(LoggedAttempt(
                 time: row["time"], device: row["device_id"], name: row["name_id"], cname: row["cname_id"] ?? 0,
                 rule: row["rule_id"], type: UInt16(truncatingIfNeeded: row["type"] as Int),
-                disposition: AttemptEntry.code(forLabel: row["disposition"]), client: IPAddress(row["client"] as String) ?? .v4(0)))
+                disposition: Disposition.code(label: row["disposition"]), client: IPAddress(row["client"] as String) ?? .v4(0)))
             if batch.isFull { try batch.insert(db) }
         }
         try batch.insert(db)

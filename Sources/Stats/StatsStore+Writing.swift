@@ -6,20 +6,6 @@ import GRDB
 import Resolver
 import Sockets
 
-/// Ids the writer has already looked up or created, so a record costs dictionary lookups, not queries.
-/// Cleared when a transaction rolls back (the ids it created are gone) and when retention deletes names.
-struct KnownIDs {
-    var devices: [DeviceDirectory.Identity: Int64] = [:]
-    var rules: [RuleKey: Int64] = [:]
-    var names: [DomainName: Int64] = [:]
-    /// The device each client address was last written under, so a change (its MAC became known) is
-    /// noticed once, and the devices merged into others while this writer ran.
-    var addressDevices: [IPAddress: Int64] = [:]
-    var mergedDevices: [Int64: Int64] = [:]
-    /// A storm of random names must not grow the cache without end; past this it starts over.
-    static let nameLimit = 500_000
-}
-
 extension StatsStore {
     /// How many records ahead the writer starts loading a key's bucket: enough to cover a memory access,
     /// few enough that the line is still there when the record's turn comes.
@@ -91,7 +77,7 @@ extension StatsStore {
                     let (name, rule) = (table.entries[slot].name, table.entries[slot].rule)
                     // A later CNAME for the same key can differ from the first; the raw entry keeps its own.
                     let cname = code == Disposition.blockedByCNAMECode ? try batch.cname(records[record]).map { try nameID(DomainName($0), db: db, ids: &ids) } ?? 0 : 0
-                    raw.add(AttemptEntry(time: time, device: device, name: name, cname: cname, rule: rule,
+                    raw.add(LoggedAttempt(time: time, device: device, name: name, cname: cname, rule: rule,
                                          type: records[record].type, disposition: code, client: address))
                     if raw.isFull { try raw.insert(db) }
                 }
@@ -100,7 +86,7 @@ extension StatsStore {
             noteCounts()
             for (slot, count) in table.takeOverflow() {
                 let entry = table.entries[slot]
-                raw.addOverflow(AttemptEntry(time: entry.last, device: entry.device, name: entry.name, cname: entry.cname, rule: entry.rule,
+                raw.addOverflow(LoggedAttempt(time: entry.last, device: entry.device, name: entry.name, cname: entry.cname, rule: entry.rule,
                                              type: 0, disposition: entry.disposition, client: .v4(0)), count: count)
             }
             try raw.insert(db)
@@ -118,47 +104,8 @@ extension StatsStore {
         try database.write { db in try writeAggregates(pending, db: db) }
     }
 
-    /// Folds raw batches the per-name hourly totals do not include yet (written while they were deferred,
-    /// then a crash or a failed commit) into them. Run before the first write after opening or a failure.
-    func catchUpAggregates() throws {
-        try database.write { db in try catchUpAggregates(db) }
-    }
-
-    private func catchUpAggregates(_ db: Database) throws {
-        let through = try Int64.fetchOne(db, sql: "SELECT value FROM counters WHERE key = 'aggregated_through_batch'") ?? 0
-        var totals: [StoredKey: NameHourTable.Entry] = [:]
-        var rules: [Int64: (vendor: String?, category: String?)] = [:]
-        let merged = try Self.mergedDevices(db)
-        let batches = try Row.fetchCursor(db, sql: "SELECT entries, overflow FROM attempt_batches WHERE id > ? ORDER BY id", arguments: [through])
-        while let batch = try batches.next() {
-            for (logged, count) in PackedBatch.decode(entries: batch["entries"], overflow: batch["overflow"]).counted {
-                var entry = logged
-                entry.device = merged[entry.device] ?? entry.device
-                let key = StoredKey(hour: Int64(entry.time / 3600), device: entry.device, name: entry.name, disposition: entry.disposition)
-                if totals[key] == nil {
-                    if Disposition.isBlocked(code: entry.disposition), rules[entry.rule] == nil {
-                        let row = try Row.fetchOne(db, sql: "SELECT vendor, category FROM rules WHERE id = ?", arguments: [entry.rule])
-                        rules[entry.rule] = (row?["vendor"], row?["category"])
-                    }
-                    var first = NameHourTable.Entry(
-                        hour: key.hour, device: entry.device, name: entry.name, disposition: entry.disposition, rule: entry.rule,
-                        cname: entry.cname, vendor: rules[entry.rule]?.vendor, category: rules[entry.rule]?.category)
-                    first.first = entry.time
-                    first.last = entry.time
-                    totals[key] = first
-                }
-                modify(&totals[key]!) { total in
-                    total.pending += count
-                    total.first = min(total.first, entry.time)
-                    total.last = max(total.last, entry.time)
-                }
-            }
-        }
-        try writeAggregates(Array(totals.values), db: db)
-    }
-
     /// What a key needs once: its name's id, what matched, the CNAME, the vendor.
-    private func newEntry(_ record: RecordBatch.Record, in batch: RecordBatch, hour: Int64, device: Int64, db: Database,
+    private func newEntry(_ record: RecordBatch.QueuedAttempt, in batch: RecordBatch, hour: Int64, device: Int64, db: Database,
                           ids: inout KnownIDs) throws -> NameHourTable.Entry {
         let match = batch.match(record)
         return NameHourTable.Entry(
@@ -204,7 +151,7 @@ extension StatsStore {
 
     /// Per device, hour and name (bound in C, integer keys but the disposition), and per device, hour and
     /// vendor; then notes that every raw batch so far is included.
-    private func writeAggregates(_ pending: [NameHourTable.Entry], db: Database) throws {
+    func writeAggregates(_ pending: [NameHourTable.Entry], db: Database) throws {
         let merged = try Self.mergedDevices(db)
         let upsertAggregate = try db.cachedStatement(sql: """
             INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
@@ -223,7 +170,7 @@ extension StatsStore {
             sqlite3_bind_int64(upsertAggregate, 1, entry.hour)
             sqlite3_bind_int64(upsertAggregate, 2, device)
             sqlite3_bind_int64(upsertAggregate, 3, entry.name)
-            Self.bind(upsertAggregate, 4, AttemptEntry.labels[Int(entry.disposition)])
+            Self.bind(upsertAggregate, 4, Disposition.label(code: entry.disposition))
             Self.bindID(upsertAggregate, 5, entry.rule)
             Self.bindID(upsertAggregate, 6, entry.cname)
             sqlite3_bind_int64(upsertAggregate, 7, Int64(entry.pending))
@@ -245,11 +192,11 @@ extension StatsStore {
     }
 
     /// An id, or NULL for 0 (none).
-    private static func bindID(_ statement: OpaquePointer, _ index: Int32, _ id: Int64) {
+    static func bindID(_ statement: OpaquePointer, _ index: Int32, _ id: Int64) {
         if id > 0 { sqlite3_bind_int64(statement, index, id) } else { sqlite3_bind_null(statement, index) }
     }
 
-    private static func bind(_ statement: OpaquePointer, _ index: Int32, _ text: String?) {
+    static func bind(_ statement: OpaquePointer, _ index: Int32, _ text: String?) {
         guard var text else {
             sqlite3_bind_null(statement, index)
             return
@@ -260,117 +207,9 @@ extension StatsStore {
         }
     }
 
-    private static func step(_ statement: OpaquePointer) throws {
+    static func step(_ statement: OpaquePointer) throws {
         let status = sqlite3_step(statement)
         guard status == SQLITE_DONE else { throw sqliteFailure(status, "a write") }
-    }
-
-    /// The device a client address belongs to. When the address was recorded before as a device of its own
-    /// (seen before the kernel knew its MAC), that device is merged into its MAC's, so one phone with an
-    /// IPv4 and several IPv6 addresses stays one device.
-    private func deviceID(for address: IPAddress, _ identity: DeviceDirectory.Identity, time: Double, db: Database,
-                          ids: inout KnownIDs) throws -> Int64 {
-        let id = try deviceID(identity, time: time, db: db, cache: &ids.devices)
-        guard identity.mac != nil, ids.addressDevices[address] != id else { return id }
-        if let alone = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM devices WHERE key = ? AND merged_into IS NULL"),
-                                          arguments: [DeviceDirectory.Identity.addressKey(address)]), alone != id {
-            try Self.merge(alone, into: id, db)
-            ids.mergedDevices[alone] = id
-            ids.devices = ids.devices.filter { $0.value != alone }
-        }
-        if ids.addressDevices.count >= KnownIDs.nameLimit { ids.addressDevices.removeAll() }
-        ids.addressDevices[address] = id
-        return id
-    }
-
-    /// Moves a device's totals and addresses into another and leaves its row as an alias.
-    static func merge(_ from: Int64, into target: Int64, _ db: Database) throws {
-        let arguments: StatementArguments = ["from": from, "into": target]
-        try db.execute(sql: """
-            INSERT INTO name_hourly (hour, device_id, name_id, disposition, rule_id, cname_id, count, first, last)
-                SELECT hour, :into, name_id, disposition, rule_id, cname_id, count, first, last FROM name_hourly WHERE device_id = :from
-                ON CONFLICT (hour, device_id, name_id, disposition) DO UPDATE SET
-                    count = count + excluded.count, first = min(first, excluded.first), last = max(last, excluded.last);
-            DELETE FROM name_hourly WHERE device_id = :from;
-            INSERT INTO device_hourly (hour, device_id, queries, blocked)
-                SELECT hour, :into, queries, blocked FROM device_hourly WHERE device_id = :from
-                ON CONFLICT (hour, device_id) DO UPDATE SET queries = queries + excluded.queries, blocked = blocked + excluded.blocked;
-            DELETE FROM device_hourly WHERE device_id = :from;
-            INSERT INTO device_vendor_hourly (hour, device_id, vendor, category, count)
-                SELECT hour, :into, vendor, category, count FROM device_vendor_hourly WHERE device_id = :from
-                ON CONFLICT (hour, device_id, vendor, category) DO UPDATE SET count = count + excluded.count;
-            DELETE FROM device_vendor_hourly WHERE device_id = :from;
-            INSERT INTO device_addresses (device_id, address, last_seen)
-                SELECT :into, address, last_seen FROM device_addresses WHERE device_id = :from
-                ON CONFLICT (device_id, address) DO UPDATE SET last_seen = max(last_seen, excluded.last_seen);
-            DELETE FROM device_addresses WHERE device_id = :from;
-            UPDATE devices SET first_seen = min(first_seen, (SELECT first_seen FROM devices WHERE id = :from)),
-                               last_seen = max(last_seen, (SELECT last_seen FROM devices WHERE id = :from)) WHERE id = :into;
-            UPDATE devices SET merged_into = :into WHERE id = :from OR merged_into = :from;
-            """, arguments: arguments)
-    }
-
-    /// Merged device → the device it became.
-    static func mergedDevices(_ db: Database) throws -> [Int64: Int64] {
-        var merged: [Int64: Int64] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT id, merged_into FROM devices WHERE merged_into IS NOT NULL") {
-            merged[row["id"]] = row["merged_into"]
-        }
-        return merged
-    }
-
-    /// The id of a device, created on first sight; its name and MAC are kept current. A device merged into
-    /// another answers with the other's id.
-    private func deviceID(_ identity: DeviceDirectory.Identity, time: Double, db: Database, cache: inout [DeviceDirectory.Identity: Int64]) throws -> Int64 {
-        if let id = cache[identity] { return id }
-        let id = try Int64.fetchOne(db.cachedStatement(sql: """
-            INSERT INTO devices (key, mac, name, first_seen, last_seen) VALUES (?, ?, ?, ?, ?)
-            ON CONFLICT (key) DO UPDATE SET name = coalesce(excluded.name, name), mac = coalesce(excluded.mac, mac)
-            RETURNING coalesce(merged_into, id)
-            """), arguments: [identity.key, identity.mac, identity.name, time, time])!
-        cache[identity] = id
-        return id
-    }
-
-    /// The id of a name, stored on first sight. Looked up first: after a restart or retention most names
-    /// are known, and an upsert would rewrite their pages. Bound in C: thousands of new names arrive in a
-    /// fresh database's first second.
-    private func nameID(_ name: DomainName, db: Database, ids: inout KnownIDs) throws -> Int64 {
-        if let id = ids.names[name] { return id }
-        let text = name.description
-        let id = try Self.firstID(db.cachedStatement(sql: "SELECT id FROM names WHERE name = ?").sqliteStatement, [text])
-            ?? Self.firstID(db.cachedStatement(sql: "INSERT INTO names (name) VALUES (?) RETURNING id").sqliteStatement, [text])
-        guard let id else { throw StatsError.storage("storing a name failed") }
-        if ids.names.count >= KnownIDs.nameLimit { ids.names.removeAll() }
-        ids.names[name] = id
-        return id
-    }
-
-    /// The id of a (list, rule) pair, created on first sight.
-    private func ruleID(_ match: ListMatch, db: Database, cache: inout [RuleKey: Int64]) throws -> Int64 {
-        let key = RuleKey(list: match.list.label, rule: match.rule)
-        if let id = cache[key] { return id }
-        let statement = try db.cachedStatement(sql: """
-            INSERT INTO rules (list, rule, vendor, category) VALUES (?, ?, ?, ?)
-            ON CONFLICT (list, rule) DO UPDATE SET vendor = excluded.vendor, category = excluded.category RETURNING id
-            """).sqliteStatement
-        guard let id = try Self.firstID(statement, [key.list, key.rule, match.list.vendor.isEmpty ? nil : match.list.vendor, match.list.category]) else {
-            throw StatsError.storage("storing a rule failed")
-        }
-        cache[key] = id
-        return id
-    }
-
-    /// Binds `texts` in order, steps once, and returns the first column of the row, if there is one.
-    private static func firstID(_ statement: OpaquePointer, _ texts: [String?]) throws -> Int64? {
-        sqlite3_reset(statement)
-        defer { sqlite3_reset(statement) }
-        for (index, text) in texts.enumerated() { bind(statement, Int32(index + 1), text) }
-        switch sqlite3_step(statement) {
-        case SQLITE_ROW: return sqlite3_column_int64(statement, 0)
-        case SQLITE_DONE: return nil
-        case let status: throw sqliteFailure(status, "a write")
-        }
     }
 
     static func add(_ amount: Int, to counter: String, _ db: Database) throws {
@@ -388,47 +227,6 @@ extension StatsStore {
         }
     }
 
-    /// Deletes what is older than the retention period: the raw log, the aggregates, and names nothing
-    /// refers to any more. A packed batch that straddles the cutoff is rewritten without its old entries.
-    public func applyRetention(days: Int, now: Double = Date().timeIntervalSince1970) throws {
-        let cutoff = now - Double(days) * 86_400
-        let cutoffHour = Int64(cutoff / 3600)
-        try database.write { db in
-            // Names are deleted below when no per-name total refers to them: first make sure the totals
-            // include every raw batch.
-            try catchUpAggregates(db)
-            try db.execute(sql: "DELETE FROM attempt_batches WHERE last < ?", arguments: [cutoff])
-            for row in try Row.fetchAll(db, sql: "SELECT id, entries, overflow FROM attempt_batches WHERE first < ?", arguments: [cutoff]) {
-                var kept = PackedBatch.decode(entries: row["entries"], overflow: row["overflow"])
-                kept.logged.removeAll { $0.time < cutoff }
-                kept.overflow.removeAll { $0.entry.time < cutoff }
-                let rebuilt = PackedBatch.rebuild(kept)
-                try db.execute(sql: "UPDATE attempt_batches SET first = ?, count = ?, entries = ?, overflow = ? WHERE id = ?",
-                               arguments: [rebuilt.count == 0 && kept.overflow.isEmpty ? cutoff : rebuilt.first, rebuilt.count, rebuilt.entries, rebuilt.overflow, row["id"] as Int64])
-            }
-            try db.execute(sql: "DELETE FROM name_hourly WHERE hour < ?", arguments: [cutoffHour])
-            try db.execute(sql: "DELETE FROM device_hourly WHERE hour < ?", arguments: [cutoffHour])
-            try db.execute(sql: "DELETE FROM device_vendor_hourly WHERE hour < ?", arguments: [cutoffHour])
-            // Every raw entry's name is also in the hourly table for its hour, which outlives it.
-            try db.execute(sql: """
-                DELETE FROM names WHERE id NOT IN (SELECT name_id FROM name_hourly)
-                    AND id NOT IN (SELECT cname_id FROM name_hourly WHERE cname_id IS NOT NULL)
-                """)
-        }
-    }
-}
-
-struct RuleKey: Hashable {
-    var list: String
-    var rule: String
-}
-
-/// A per-name hourly row's key as stored.
-private struct StoredKey: Hashable {
-    var hour: Int64
-    var device: Int64
-    var name: Int64
-    var disposition: UInt8
 }
 
 private struct VendorHour: Hashable {
@@ -456,6 +254,6 @@ func sqliteFailure(_ status: Int32, _ what: String) -> DatabaseError {
 
 /// Changes a value in place: with a dictionary's `subscript(_:default:)`, one hash lookup for read and write.
 @inline(__always)
-private func modify<Value>(_ value: inout Value, _ change: (inout Value) -> Void) {
+func modify<Value>(_ value: inout Value, _ change: (inout Value) -> Void) {
     change(&value)
 }

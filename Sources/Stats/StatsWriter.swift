@@ -1,4 +1,3 @@
-import CHushSocket
 import Foundation
 import GRDB
 import Logging
@@ -37,6 +36,7 @@ public final class StatsWriter: @unchecked Sendable {
     private var failing: String?
     private var failedFlushes = 0
     private var refreshDevices = false
+    private var newDeviceSources: DeviceDirectory.Sources?
     private var lastRetention: Double = 0
 
     public init(settings: StatsSettings, store: StatsStore?, devices: DeviceDirectory, logger: Logger) {
@@ -67,7 +67,7 @@ public final class StatsWriter: @unchecked Sendable {
     /// core busy, its wake-ups do not preempt them (they did, in bursts, twice a second). It still gets its
     /// few percent of a core, and all of an idle one.
     private static func yieldToAnswering() {
-        _ = chush_lower_thread_priority(5)
+        ThreadPriority.lowerToBatch(nice: 5)
     }
 
     private var isStopped: Bool {
@@ -87,6 +87,8 @@ public final class StatsWriter: @unchecked Sendable {
         defer { lock.unlock() }
         let now = Date().timeIntervalSince1970
         if refreshDevices {
+            if let sources = newDeviceSources { devices.sources = sources }
+            newDeviceSources = nil
             devices.refresh(now: now)
             refreshDevices = false
         }
@@ -242,10 +244,12 @@ public final class StatsWriter: @unchecked Sendable {
         lock.unlock()
     }
 
-    /// Re-reads lease files, /etc/ethers and /etc/hosts at the next flush (SIGHUP).
-    public func refreshDeviceNames() {
+    /// Takes the config's device names and lease files, and re-reads them with /etc/ethers and /etc/hosts, at
+    /// the next flush (SIGHUP).
+    public func refreshDevices(sources: DeviceDirectory.Sources) {
         lock.lock()
         refreshDevices = true
+        newDeviceSources = sources
         lock.unlock()
     }
 

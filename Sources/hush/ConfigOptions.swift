@@ -29,21 +29,12 @@ struct ConfigOptions: ParsableArguments {
     func load() throws -> HushConfig {
         var result = HushConfig()
         if let config { result = try HushConfig.load(path: config) }
-        result.blocklists += blocklist
-        result.allowlists += allowlist
-        if noBundledLists { result.bundledLists = false }
-        if let listsDir { result.bundledListsDirectory = listsDir }
-        if let stateDir { result.stateDirectory = stateDir }
-        if let statsDB { result.statsDatabase = statsDB }
+        result.commandLineBlocklists = blocklist
+        result.commandLineAllowlists = allowlist
+        if noBundledLists { try result.set("blocking.bundled-lists", .boolean(false), from: "--no-bundled-lists") }
+        if let listsDir { try result.set("blocking.bundled-lists-dir", .string(listsDir), from: "--lists-dir") }
+        if let stateDir { try result.set("storage.state-dir", .string(stateDir), from: "--state-dir") }
+        if let statsDB { try result.set("stats.db", .string(statsDB), from: "--stats-db") }
         return result
-    }
-}
-
-func parseAddresses(_ texts: [String], what: String) throws -> [SocketAddress] {
-    try texts.map { text in
-        guard let address = SocketAddress(text, defaultPort: 53) else {
-            throw ValidationError("\(what) \"\(text)\" is not an address such as 127.0.0.1:5300 or [::1]:5300")
-        }
-        return address
     }
 }

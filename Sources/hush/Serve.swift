@@ -49,36 +49,18 @@ extension Hush {
 
         func run() throws {
             var config = try options.load()
-            if !listen.isEmpty { config.listen = try parseAddresses(listen, what: "--listen") }
-            if !upstream.isEmpty { config.upstreams = try parseAddresses(upstream, what: "--upstream") }
-            if let blockMode {
-                guard let mode = HushConfig.blockMode(blockMode) else {
-                    throw ValidationError("--block-mode must be null, nxdomain, refused or IP addresses")
-                }
-                config.blockPolicy.mode = mode
-            }
-            if let blockTTL { config.blockPolicy.ttl = blockTTL }
-            if !allowClients.isEmpty {
-                config.allowedClients = try allowClients.map { text in
-                    guard let range = AddressRange(text) else { throw ValidationError("--allow-clients \"\(text)\" is not a range such as 192.168.0.0/16") }
-                    return range
-                }
-            }
-            if let logLevel {
-                guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level \(logLevel)") }
-                config.logLevel = level
-            }
-            if let privacy {
-                guard let value = StatsSettings.Privacy(rawValue: privacy) else { throw ValidationError("--privacy must be all, blocked or none") }
-                config.statsPrivacy = value
-            }
-            if noStats { config.statsEnabled = false }
-            if let user { config.runAsUser = user }
-            if noRateLimit { config.rateLimit = nil }
-            if let metrics {
-                guard let address = SocketAddress(metrics, defaultPort: 9153) else { throw ValidationError("--metrics \"\(metrics)\" is not an address such as 127.0.0.1:9153") }
-                config.metricsListen = address
-            }
+            // Each flag goes through its config key's own rule, so a flag and the file fail with one message.
+            if !listen.isEmpty { try config.set("server.listen", .strings(listen), from: "--listen") }
+            if !upstream.isEmpty { try config.set("upstream.servers", .strings(upstream), from: "--upstream") }
+            if let blockMode { try config.set("blocking.mode", .string(blockMode), from: "--block-mode") }
+            if let blockTTL { try config.set("blocking.ttl", .integer(Int(blockTTL)), from: "--block-ttl") }
+            if !allowClients.isEmpty { try config.set("server.allow-clients", .strings(allowClients), from: "--allow-clients") }
+            if let logLevel { try config.set("log.level", .string(logLevel), from: "--log-level") }
+            if let privacy { try config.set("stats.privacy", .string(privacy), from: "--privacy") }
+            if noStats { try config.set("stats.enabled", .boolean(false), from: "--no-stats") }
+            if let user { try config.set("server.user", .string(user), from: "--user") }
+            if noRateLimit { try config.set("rate-limit.enabled", .boolean(false), from: "--no-rate-limit") }
+            if let metrics { try config.set("metrics.listen", .string(metrics), from: "--metrics") }
             let level = config.logLevel
             LoggingSystem.bootstrap { label in
                 var handler = StreamLogHandler.standardError(label: label)

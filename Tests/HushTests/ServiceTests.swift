@@ -149,12 +149,38 @@ final class NotifyListener: @unchecked Sendable {
     }
 
     @Test func aReloadAppliesListSettingsAndNamesTheRest() throws {
-        var before = HushConfig()
-        var after = before
-        after.listen = [SocketAddress("127.0.0.1:5353")!]
-        after.blocklists = ["/tmp/x.txt"]
-        #expect(before.restartOnlyDifferences(from: after) == ["server.listen"])
-        before.takeReloadable(from: after)
-        #expect(before.blocklists == ["/tmp/x.txt"] && before.listen != after.listen)
+        var before = try HushConfig.parse(text: "[server]\nlisten = [\"127.0.0.1:5300\"]\n[devices]\nlease-files = []\n", path: "hush.toml")
+        try before.set("blocking.ttl", .integer(60), from: "--block-ttl")
+        let changed = try ConfigFile(text: """
+            [server]
+            listen = ["127.0.0.1:5353"]
+            [blocking]
+            blocklists = ["/tmp/x.txt"]
+            [devices]
+            lease-files = ["/tmp/leases"]
+            [device-names]
+            "aa:bb:cc:dd:ee:ff" = "TV"
+            [log]
+            level = "debug"
+            """, path: "hush.toml")
+        let outcome = try before.reloaded(with: changed)
+        #expect(outcome.needRestart == ["log.level", "server.listen"])
+        #expect(outcome.applied == ["blocking.blocklists", "device-names.aa:bb:cc:dd:ee:ff", "devices.lease-files"])
+        let after = outcome.config
+        #expect(after.blocklists == ["/tmp/x.txt"] && after.listen != [SocketAddress("127.0.0.1:5353")!])
+        #expect(after.leaseFiles == ["/tmp/leases"] && after.deviceNames["aa:bb:cc:dd:ee:ff"] == "TV")
+        #expect(after.blockPolicy.ttl == 60, "a flag applies again over the re-read file")
+        #expect(after.logLevel == .info, "the log level needs a restart")
+    }
+
+    @Test func aFlagIsCheckedByItsKeysRule() {
+        var config = HushConfig()
+        #expect(throws: ConfigError.self) { try config.set("blocking.mode", .string("sometimes"), from: "--block-mode") }
+        do {
+            try config.set("upstream.servers", .strings(["not an address"]), from: "--upstream")
+            Issue.record("a bad address is refused")
+        } catch {
+            #expect(error.description == "--upstream: \"not an address\" is not an address such as 192.168.1.2:53 or [::1]:53")
+        }
     }
 }

@@ -20,9 +20,9 @@ import Testing
                                  devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
         let now = Date().timeIntervalSince1970
         let clients = [IPAddress("10.0.0.1")!, IPAddress("fd00::7")!]
-        let sent: [AttemptRecord] = (0..<70_000).map { (i: Int) -> AttemptRecord in
+        let sent: [AnsweredQuery] = (0..<70_000).map { (i: Int) -> AnsweredQuery in
             let time = now - 60 + Double(i) / 10_000
-            return AttemptRecord(time: time, client: clients[i % 2], name: "n\(i % 1_000).test", type: UInt16(1 + i % 2), disposition: .cached)
+            return AnsweredQuery(time: time, client: clients[i % 2], name: "n\(i % 1_000).test", type: UInt16(1 + i % 2), disposition: .cached)
         }
         let sentNames: [String] = sent.map { $0.domain.description }
         writer.recorder.enqueue(sent)
@@ -90,9 +90,9 @@ import Testing
         let crashed = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
                                   devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
         crashed.flush(forceAggregates: false)   // the first flush: a catch-up on nothing
-        crashed.recorder.enqueue((0..<25).map { AttemptRecord(time: now - Double($0), client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked) })
+        crashed.recorder.enqueue((0..<25).map { AnsweredQuery(time: now - Double($0), client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked) })
         crashed.flush(forceAggregates: false)
-        crashed.recorder.enqueue([AttemptRecord(time: now, client: tv, name: "a.tracking.intl.miui.com", type: 28, disposition: blocked)])
+        crashed.recorder.enqueue([AnsweredQuery(time: now, client: tv, name: "a.tracking.intl.miui.com", type: 28, disposition: blocked)])
         crashed.flush(forceAggregates: false)
         let report = StatsReport(store: try StatsStore.openForReading(path: path))
         #expect(try report.log(after: 0).count == 11, "the raw log is written with every flush, capped at 10 per key")
@@ -106,7 +106,7 @@ import Testing
         let endpoints = try report.device("10.0.0.2", Self.everything).endpoints
         #expect(endpoints.map { "\($0.name) \($0.count) \($0.vendor ?? "")" } == ["tracking.intl.miui.com 25 Xiaomi", "a.tracking.intl.miui.com 1 Xiaomi"])
         #expect(try report.vendors(Self.everything).map(\.attempts) == [26])
-        restarted.recorder.enqueue([AttemptRecord(time: now, client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked)])
+        restarted.recorder.enqueue([AnsweredQuery(time: now, client: tv, name: "tracking.intl.miui.com", type: 1, disposition: blocked)])
         restarted.flush()
         #expect(try report.device("10.0.0.2", Self.everything).endpoints.first?.count == 26, "nothing counted twice")
     }
@@ -119,8 +119,8 @@ import Testing
                                  devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
         let now = Date().timeIntervalSince1970
         let many = StatsReport.namesThroughIndex + 50
-        writer.recorder.enqueue((0..<many).map { AttemptRecord(time: now, client: IPAddress("10.0.0.\(1 + $0 % 3)")!, name: "n\($0).wide.test", type: 1, disposition: .cached) }
-            + [AttemptRecord(time: now, client: IPAddress("10.0.0.1")!, name: "narrow.test", type: 1, disposition: .cached)])
+        writer.recorder.enqueue((0..<many).map { AnsweredQuery(time: now, client: IPAddress("10.0.0.\(1 + $0 % 3)")!, name: "n\($0).wide.test", type: 1, disposition: .cached) }
+            + [AnsweredQuery(time: now, client: IPAddress("10.0.0.1")!, name: "narrow.test", type: 1, disposition: .cached)])
         writer.flush()
         let report = StatsReport(store: try StatsStore.openForReading(path: path))
         let wide = try report.domain("wide.test", Self.everything)
@@ -144,10 +144,10 @@ import Testing
 
     @Test func entriesRoundTripBothAddressFamiliesAndADamagedRowStops() {
         let entries = [
-            AttemptEntry(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
-            AttemptEntry(time: 1_790_000_001.5, device: 4, name: 1, cname: 2, rule: 0, type: 28, disposition: 4, client: IPAddress("fd00::1c9")!),
-            AttemptEntry(time: 1_790_000_000.001, device: 4, name: 5_000_000_000, cname: 0, rule: 0, type: 1, disposition: 0, client: IPAddress("fd00::1c9")!),
-            AttemptEntry(time: 1_000.0, device: 1, name: 1, cname: 0, rule: 0, type: 1, disposition: 8, client: IPAddress("10.0.0.1")!),
+            LoggedAttempt(time: 1_790_000_000.25, device: 3, name: 70_000, cname: 0, rule: 9, type: 65, disposition: 3, client: IPAddress("192.168.1.20")!),
+            LoggedAttempt(time: 1_790_000_001.5, device: 4, name: 1, cname: 2, rule: 0, type: 28, disposition: 4, client: IPAddress("fd00::1c9")!),
+            LoggedAttempt(time: 1_790_000_000.001, device: 4, name: 5_000_000_000, cname: 0, rule: 0, type: 1, disposition: 0, client: IPAddress("fd00::1c9")!),
+            LoggedAttempt(time: 1_000.0, device: 1, name: 1, cname: 0, rule: 0, type: 1, disposition: 8, client: IPAddress("10.0.0.1")!),
         ]
         var batch = PackedBatch()
         for entry in entries { batch.add(entry) }

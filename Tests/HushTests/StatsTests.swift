@@ -45,6 +45,18 @@ import TestSupport
 
     static let window = StatsWindow.since("1h")!
 
+    @Test func aPatternIsRecordedAsTheRuleThatMatched() throws {
+        let patterns = TestServer.listFile("tiktok.txt", "# Vendor: ByteDance\n||log*-normal-*.tiktokv.test^\n/^rtlog[0-9]+\\.tiktokv\\.test$/\n")
+        let server = try server(configure: { $0.blocklists = [patterns] })
+        send(server, "log16-normal-useast1a.tiktokv.test", from: "127.0.0.6", times: 2)
+        send(server, "rtlog31.tiktokv.test", from: "127.0.0.6")
+        let endpoints = try report(server).device("127.0.0.6", Self.window).endpoints
+        #expect(endpoints.first { $0.name == "log16-normal-useast1a.tiktokv.test" }?.rule == "||log*-normal-*.tiktokv.test^")
+        #expect(endpoints.first { $0.name == "log16-normal-useast1a.tiktokv.test" }?.count == 2)
+        #expect(endpoints.first { $0.name == "rtlog31.tiktokv.test" }?.rule == "/^rtlog[0-9]+\\.tiktokv\\.test$/")
+        #expect(endpoints.allSatisfy { $0.vendor == "ByteDance" && $0.disposition == "blocked" })
+    }
+
     @Test func devicesAndTheirAttemptsMatchWhatWasSent() throws {
         let server = try server()
         server.upstream.add("example.com", .a("93.184.216.34"))
@@ -144,8 +156,8 @@ import TestSupport
         _ = lists
         let blocked = Disposition.blocked(ListMatch(list: ListInfo(source: "x.txt", vendor: "Xiaomi"), rule: "old.test"))
         let now = Date().timeIntervalSince1970
-        let old = AttemptRecord(time: now - 10 * 86_400, client: IPAddress("10.0.0.9")!, name: "old.test", type: 1, disposition: blocked)
-        let recent = AttemptRecord(time: now - 3600, client: IPAddress("10.0.0.9")!, name: "recent.test", type: 1, disposition: blocked)
+        let old = AnsweredQuery(time: now - 10 * 86_400, client: IPAddress("10.0.0.9")!, name: "old.test", type: 1, disposition: blocked)
+        let recent = AnsweredQuery(time: now - 3600, client: IPAddress("10.0.0.9")!, name: "recent.test", type: 1, disposition: blocked)
         writer.recorder.enqueue([old, recent])
         writer.flush()   // the first flush also applies retention, before writing: both rows land
         let report = StatsReport(store: try StatsStore.openForReading(path: path))
@@ -163,7 +175,7 @@ import TestSupport
         settings.queueCapacity = 10
         let writer = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),
                                  devices: DeviceDirectory(sources: .init()), logger: .init(label: "test"))
-        let record = AttemptRecord(time: Date().timeIntervalSince1970, client: IPAddress("10.0.0.1")!, name: "a.test", type: 1, disposition: .cached)
+        let record = AnsweredQuery(time: Date().timeIntervalSince1970, client: IPAddress("10.0.0.1")!, name: "a.test", type: 1, disposition: .cached)
         writer.recorder.enqueue(Array(repeating: record, count: 25))
         writer.flush()
         let summary = try StatsReport(store: try StatsStore.openForReading(path: path)).summary(Self.window)

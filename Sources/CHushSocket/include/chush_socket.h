@@ -56,6 +56,6 @@ typedef struct {
 int hush_neighbours(hush_neighbour *out, int capacity);
 // Marks the calling thread SCHED_BATCH at nice `nice`: it no longer preempts busy threads when it wakes.
 // Returns 0, or -1 with errno set (the thread then runs as before).
-int chush_lower_thread_priority(int nice);
+int hush_lower_thread_priority(int nice);
 
 #endif

@@ -105,11 +105,11 @@ func benchStats(_ path: String, _ count: Int) throws {
     let started = Date()
     var written = 0
     while written < count {
-        let batch = (0..<min(50_000, count - written)).map { i -> AttemptRecord in
+        let batch = (0..<min(50_000, count - written)).map { i -> AnsweredQuery in
             let index = Int.random(in: 0..<5_000, using: &random)
             let time = now - Double(count - written - i) * (30 * 86_400) / Double(count)
             let disposition: Disposition = index % 5 == 0 ? .blocked(lists[index]) : .forwarded(upstream: "1.1.1.1:53", latency: 0.01)
-            return AttemptRecord(time: time, client: devices[index % 20], name: "t\(index).example", type: 1, disposition: disposition)
+            return AnsweredQuery(time: time, client: devices[index % 20], name: "t\(index).example", type: 1, disposition: disposition)
         }
         writer.recorder.enqueue(batch)
         writer.flush()

@@ -4,7 +4,7 @@ import Sockets
 
 /// One answered query, for records made away from the answering path (tests, benchmarks, imports): the
 /// recorder queues them as `RecordBatch` records like the ones it makes itself.
-public struct AttemptRecord: Sendable {
+public struct AnsweredQuery: Sendable {
     public var time: Double            // seconds since 1970
     public var client: IPAddress
     public var domain: DomainName

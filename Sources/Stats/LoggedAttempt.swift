@@ -2,9 +2,9 @@ import Resolver
 import Sockets
 
 /// One raw attempt as the log keeps it, with names, rule and device as ids. A flush's attempts are packed
-/// into one `attempt_batches` row (see `AttemptCoding`), so the raw log costs a few bytes appended per query
+/// into one `attempt_batches` row (see `AttemptEncoder`), so the raw log costs a few bytes appended per query
 /// instead of a SQLite row.
-struct AttemptEntry: Equatable {
+struct LoggedAttempt: Equatable {
     var time: Double      // kept to the millisecond
     var device: Int64
     var name: Int64
@@ -17,14 +17,7 @@ struct AttemptEntry: Equatable {
     /// Entries per batch row; an entry's id in `hush log` is the batch id shifted left by 16 plus its index.
     static let perBatch = 65_536
 
-    /// The stored labels, indexed by `Disposition.code`. Append only: codes are on disk.
-    static let labels = ["forwarded", "cached", "stale", "blocked", "blocked-cname", "refused", "rate-limited", "minimal-any", "failed"]
-
-    static func code(forLabel label: String) -> UInt8 {
-        UInt8(labels.firstIndex(of: label) ?? labels.count - 1)
-    }
-
-    var label: String { Int(disposition) < Self.labels.count ? Self.labels[Int(disposition)] : "unknown" }
+    var label: String { Disposition.label(code: disposition) }
 }
 
 /// The packed form: per entry a header byte (outcome in the low 4 bits; flags for what follows), the time
@@ -41,7 +34,7 @@ struct AttemptEncoder {
     private static let ruleFollows: UInt8 = 0x40
     private static let typeFollows: UInt8 = 0x80
 
-    mutating func append(_ entry: AttemptEntry, count: Int? = nil, to bytes: inout [UInt8]) {
+    mutating func append(_ entry: LoggedAttempt, count: Int? = nil, to bytes: inout [UInt8]) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 80) { buffer in
             var end = 0
             func put(_ byte: UInt8) {
@@ -127,7 +120,7 @@ struct AttemptDecoder {
     }
 
     /// The next entry, and its count when the row was written with counts (the overflow list).
-    mutating func next(withCount: Bool = false) -> (entry: AttemptEntry, count: Int)? {
+    mutating func next(withCount: Bool = false) -> (entry: LoggedAttempt, count: Int)? {
         guard let header = byte(), let zigzag = varint(), let device = varint(), let name = varint() else { return nil }
         let rule = header & 0x40 != 0 ? varint() : 0
         let cname = header & 0x20 != 0 ? varint() : 0
@@ -149,33 +142,10 @@ struct AttemptDecoder {
         guard let count else { return nil }
         let delta = Int64(bitPattern: (zigzag >> 1) ^ (0 &- (zigzag & 1)))
         previousMilliseconds &+= delta
-        let entry = AttemptEntry(
+        let entry = LoggedAttempt(
             time: Double(previousMilliseconds) / 1000, device: Int64(clamping: device), name: Int64(clamping: name),
             cname: Int64(clamping: cname), rule: Int64(clamping: rule), type: UInt16(truncatingIfNeeded: type),
             disposition: header & 0x0F, client: previousClient)
         return (entry, Int(clamping: count))
-    }
-}
-
-extension Disposition {
-    static let blockedCode: UInt8 = 3
-    static let blockedByCNAMECode: UInt8 = 4
-
-    /// `isBlocked` for a stored code.
-    static func isBlocked(code: UInt8) -> Bool { code == blockedCode || code == blockedByCNAMECode }
-
-    /// The index of `label` in `AttemptEntry.labels`: the stored form, and a small dictionary key.
-    var code: UInt8 {
-        switch self {
-        case .forwarded: 0
-        case .cached: 1
-        case .stale: 2
-        case .blocked: 3
-        case .blockedByCNAME: 4
-        case .refused: 5
-        case .rateLimited: 6
-        case .minimalAny: 7
-        case .failed: 8
-        }
     }
 }
