@@ -55,9 +55,17 @@ let package = Package(
         ], path: "Tests/TestSupport"),
         .testTarget(name: "DNSWireTests", dependencies: ["DNSWire"]),
         .testTarget(name: "BlocklistTests", dependencies: ["Blocklist"], exclude: ["Fixtures"]),
-        .testTarget(name: "HushTests", dependencies: [
-            "HushApp", "Resolver", "DNSWire", "Blocklist", "Stats", "Sockets", "TestSupport", "FuzzTargets", "Locking",
-            .product(name: "GRDB", package: "GRDB.swift"), .product(name: "Logging", package: "swift-log"),
+        // Tests mirror the modules; the end-to-end suites drive the real binary or a whole household.
+        .testTarget(name: "ResolverTests", dependencies: [
+            "Resolver", "Blocklist", "DNSWire", "Sockets", "TestSupport", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "StatsTests", dependencies: [
+            "Stats", "HushApp", "Resolver", "Blocklist", "DNSWire", "Sockets", "TestSupport", .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
+        .testTarget(name: "ServerTests", dependencies: ["HushApp", "Resolver", "Blocklist", "DNSWire", "Sockets", "TestSupport"]),
+        .testTarget(name: "AppTests", dependencies: ["HushApp", "Stats", "Resolver", "Blocklist", "DNSWire", "Sockets", "TestSupport"]),
+        .testTarget(name: "EndToEndTests", dependencies: [
+            "HushApp", "Stats", "Resolver", "DNSWire", "Sockets", "Locking", "FuzzTargets", "TestSupport",
         ]),
     ]
 )

@@ -1,6 +1,6 @@
 /// What a list is, read from its header (`# Name:`, `# Category:`, `# Vendor:` …) or given by the config.
 /// Immutable, its text held in one shared box: every blocked answer and stats record carries a copy, and
-/// one reference count to bump is cheaper than five strings' (they were a tenth of the stats writer's time).
+/// one reference count to bump is cheaper than five strings' (copying them costs a tenth of the stats writer's time).
 public struct ListInfo: Sendable, Equatable {
     public enum Purpose: String, Sendable { case block, allow }
 

@@ -1,6 +1,6 @@
 /// A matched rule's text. A match from a loaded list points into the list's arena and builds the string
 /// only when someone reads it: every blocked answer carries its rule to stats, and most rules are longer
-/// than the 15 bytes a String holds inline, so building it there was an allocation per answer. A match
+/// than the 15 bytes a String holds inline, so building it there would be an allocation per answer. A match
 /// keeps its list's arena alive, so whatever outlives a reload (nothing on the answering path does) should
 /// keep the text instead.
 public struct RuleText: Sendable, Equatable, CustomStringConvertible {

@@ -10,7 +10,7 @@ public struct Query: Sendable {
     /// The same name in lower-case presentation form.
     public var name: DomainName
     /// The client's wire bytes, kept only when they differ from `name`'s (upper case, escaped bytes).
-    /// Most clients ask in lower case, and a second array per query was an allocation on every answer.
+    /// Most clients ask in lower case, and a second array per query would be an allocation on every answer.
     private var spelling: [UInt8]?
     public var type: RecordType
     public var recordClass: UInt16

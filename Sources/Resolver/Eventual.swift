@@ -1,7 +1,7 @@
 import Synchronization
 
 /// A value that is here now, or will come later. Most answers are local (blocked names, cache hits), so
-/// they travel as plain values; a continuation closure per stage cost three allocations per query.
+/// they travel as plain values; a continuation closure per stage would cost three allocations per query.
 public enum Eventual<Value: Sendable>: Sendable {
     case now(Value)
     case later(Pending<Value>)

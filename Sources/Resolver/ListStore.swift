@@ -27,7 +27,7 @@ public final class ListStore: Sendable {
 extension ListStore: Prefetching {
     /// Starts loading the block set's filter words for every name, then the slots of the suffixes the
     /// filter passes (`DomainSet.prefetch`); by the time the first name is looked up its lines are on the
-    /// way. Prefetching the arena lines as a third step measured no better. The allow set is consulted only
+    /// way. Prefetching the arena lines as a third step gains nothing (bench/README.md). The allow set is consulted only
     /// after a block rule matched, so it is left alone.
     public func prefetch(_ names: [DomainName]) {
         // Under the lock rather than on a copy: copying the set retains and releases its seven buffers.

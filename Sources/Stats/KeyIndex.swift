@@ -42,7 +42,7 @@ struct KeyIndex {
     }
 
     /// Starts loading the bucket where `key`'s probe begins, so a lookup a few records later finds it in
-    /// the cache: with many names an hour the table outgrows it, and that miss was most of the writer's time.
+    /// the cache: with many names an hour the table outgrows it, and that miss would be most of the writer's time.
     func prefetch(_ key: NameHourTable.Key) {
         buckets.withUnsafeBufferPointer { hush_prefetch($0.baseAddress! + start(key)) }
     }

@@ -23,8 +23,8 @@ struct LoggedAttempt: Equatable {
 /// The packed form: per entry a header byte (outcome in the low 4 bits; flags for what follows), the time
 /// as a zigzag varint of milliseconds since the previous entry, device and name ids as varints, then only
 /// when present the rule, the CNAME, a type other than A, and the client when it differs from the previous
-/// entry's. A blocked query from a known device takes about 8 bytes; the fixed 44-byte form it replaced
-/// made the WAL writes and checkpoints a third of the writer's time.
+/// entry's. A blocked query from a known device takes about 8 bytes; a fixed 44-byte form
+/// would make the WAL writes and checkpoints a third of the writer's time.
 struct AttemptEncoder {
     private var previousMilliseconds: Int64 = 0
     private var previousClient: IPAddress?

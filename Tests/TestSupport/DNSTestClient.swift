@@ -47,6 +47,39 @@ public enum DNSTestClient {
             return try Socket.readExactly(fd, Int(header[0]) << 8 | Int(header[1]))
         }
     }
+
+    /// Sends every query from one socket without waiting for answers (a flood does not), reading what comes
+    /// back as it goes; with a `window`, at most that many wait unanswered (a forwarder's pace). Returns the
+    /// size of every reply.
+    public static func flood(_ packets: [[UInt8]], to server: SocketAddress, from source: String, window: Int? = nil) -> [Int] {
+        let fd = socket(server.family, Socket.udp, 0)
+        defer { close(fd) }
+        if let local = SocketAddress(source, defaultPort: 0) { _ = local.withSockaddr { bind(fd, $0, $1) } }
+        _ = server.withSockaddr { connect(fd, $0, $1) }
+        _ = hushTestSetTimeout(fd, milliseconds: 300)
+        var sizes: [Int] = []
+        var buffer = [UInt8](repeating: 0, count: 65_535)
+        func drain(wait: Bool) {
+            while true {
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, wait ? 0 : Int32(MSG_DONTWAIT)) }
+                guard n > 0 else { return }
+                sizes.append(n)
+            }
+        }
+        for (index, packet) in packets.enumerated() {
+            _ = packet.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
+            if let window, index + 1 - sizes.count >= window {
+                // Wait for one reply, then take whatever else is there.
+                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+                if n > 0 { sizes.append(n) }
+                drain(wait: false)
+            } else if index % 20 == 19 {
+                drain(wait: false)
+            }
+        }
+        drain(wait: true)
+        return sizes
+    }
 }
 
 public func hushTestSetTimeout(_ fd: Int32, milliseconds: Int) -> Int32 {

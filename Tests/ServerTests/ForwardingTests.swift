@@ -205,13 +205,6 @@ import TestSupport
     }
 }
 
-final class LockedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
-}
-
 @Suite struct IPv6Tests {
     @Test func listensAndAnswersOnIPv6Loopback() throws {
         let server = try TestServer(configure: { $0.listen = [SocketAddress("[::1]:0")!] })

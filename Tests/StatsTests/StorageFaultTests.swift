@@ -12,12 +12,12 @@ import TestSupport
             config.statsEnabled = true
             config.statsDatabase = database
             config.statsPrivacy = .all
-            config.blocklists = [StatsTests.list]
+            config.blocklists = [TestFiles.xiaomiList]
         })
     }
 
     @Test func aDeletedDatabaseIsStartedAgain() throws {
-        let database = StatsTests.databasePath()
+        let database = TestFiles.databasePath()
         let server = try server(database: database)
         _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
         server.service.stats!.flush()
@@ -28,11 +28,11 @@ import TestSupport
         #expect(try report.log(after: 0).map(\.name) == ["after.sa.api.intl.miui.com"])
     }
 
-    @Test func aFullDiskKeepsDNSAnsweringAndRecordingResumes() throws {
-        guard getuid() == 0 else { return }   // mounting a small tmpfs needs root (CI runs as root)
+    @Test(.enabled(if: Prerequisites.canMountTmpfs, "needs root and a tmpfs mount"))
+    func aFullDiskKeepsDNSAnsweringAndRecordingResumes() throws {
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("hush-full-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint]) == 0 else { return }
+        try #require(run("/bin/mount", ["-t", "tmpfs", "-o", "size=512k", "tmpfs", mountPoint]) == 0)
         defer { _ = run("/bin/umount", ["-l", mountPoint]); try? FileManager.default.removeItem(atPath: mountPoint) }
         let database = mountPoint + "/stats.db"
         let server = try server(database: database)
@@ -69,7 +69,7 @@ import TestSupport
     /// check before each write: the damaged file is kept aside, a new one takes the waiting records, and
     /// `hush stats` tells what happened.
     @Test func aDatabaseOverwrittenWhileRunningIsKeptAsideAndANewOneStarted() throws {
-        let database = StatsTests.databasePath()
+        let database = TestFiles.databasePath()
         let server = try server(database: database)
         _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
         server.service.stats!.flush()
@@ -91,7 +91,7 @@ import TestSupport
     }
 
     @Test func aDatabaseThatIsNotOneAtStartIsKeptAside() throws {
-        let database = StatsTests.databasePath()
+        let database = TestFiles.databasePath()
         try FileManager.default.createDirectory(atPath: (database as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data("not a database, just text that someone wrote here".utf8).write(to: URL(fileURLWithPath: database))
         let server = try server(database: database)
@@ -103,11 +103,11 @@ import TestSupport
 
     /// A state directory that cannot be written (a read-only mount) when Hush starts: DNS answers, the
     /// records wait in memory, and they are written once the directory is writable again.
-    @Test func aReadOnlyStateDirectoryKeepsDNSAnsweringAndRecordsWait() throws {
-        guard getuid() == 0 else { return }   // mounting needs root (CI runs as root)
+    @Test(.enabled(if: Prerequisites.canMountTmpfs, "needs root and a tmpfs mount"))
+    func aReadOnlyStateDirectoryKeepsDNSAnsweringAndRecordsWait() throws {
         let mountPoint = FileManager.default.temporaryDirectory.appendingPathComponent("hush-ro-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", mountPoint]) == 0 else { return }
+        try #require(run("/bin/mount", ["-t", "tmpfs", "-o", "size=4m,ro", "tmpfs", mountPoint]) == 0)
         defer { _ = run("/bin/umount", ["-l", mountPoint]); try? FileManager.default.removeItem(atPath: mountPoint) }
         let database = mountPoint + "/stats.db"
         let server = try server(database: database)
@@ -132,14 +132,14 @@ import TestSupport
     /// The state directory turning read-only while Hush runs: a read-only mount laid over it (the kernel
     /// will not remount a file system read-only while SQLite holds a file open for writing). DNS answers,
     /// records wait, and once the directory is writable again they are written and the fault is shown.
-    @Test func aStateDirectoryTurningReadOnlyWhileRunningKeepsDNSAnsweringAndRecordsWait() throws {
-        guard getuid() == 0 else { return }   // mounting needs root (CI runs as root)
-        let database = StatsTests.databasePath()
+    @Test(.enabled(if: Prerequisites.canMountTmpfs, "needs root and a tmpfs mount"))
+    func aStateDirectoryTurningReadOnlyWhileRunningKeepsDNSAnsweringAndRecordsWait() throws {
+        let database = TestFiles.databasePath()
         let directory = (database as NSString).deletingLastPathComponent
         let server = try server(database: database)
         _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com"), from: "127.0.0.2")
         server.service.stats!.flush()
-        guard run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", directory]) == 0 else { return }
+        try #require(run("/bin/mount", ["-t", "tmpfs", "-o", "size=1m,ro", "tmpfs", directory]) == 0)
         var mounted = true
         defer { if mounted { _ = run("/bin/umount", ["-l", directory]) } }
 

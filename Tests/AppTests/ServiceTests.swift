@@ -38,10 +38,10 @@ final class NotifyListener: @unchecked Sendable {
         upstream.add("later.test", .a("10.0.0.7"))
         let notify = NotifyListener()
         let list = TestServer.listFile("mine.txt", "first.test\n")
-        let database = StatsTests.databasePath()
-        let port = try CommandLineTests.freePort()
+        let database = TestFiles.databasePath()
+        let port = try HushBinary.freePort()
         let process = Process()
-        process.executableURL = CommandLineTests.binary
+        process.executableURL = HushBinary.url
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)", "--no-bundled-lists",
                              "--blocklist", list, "--stats-db", database, "--privacy", "all"]
         process.environment = ["NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"]
@@ -88,8 +88,8 @@ final class NotifyListener: @unchecked Sendable {
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let units = ["hush.service", "hush-lists-update.service", "hush-lists-update.timer"]
         for unit in units {
-            let text = try String(contentsOf: ConfigTests.repository.appendingPathComponent("systemd/\(unit)"), encoding: .utf8)
-            try text.replacingOccurrences(of: "/usr/local/bin/hush", with: CommandLineTests.binary.path)
+            let text = try String(contentsOf: Repository.root.appendingPathComponent("systemd/\(unit)"), encoding: .utf8)
+            try text.replacingOccurrences(of: "/usr/local/bin/hush", with: HushBinary.url.path)
                 .write(to: directory.appendingPathComponent(unit), atomically: true, encoding: .utf8)
         }
         func run(_ arguments: [String]) throws -> (Int32, String) {
@@ -112,7 +112,7 @@ final class NotifyListener: @unchecked Sendable {
     }
 
     @Test func installedDefaultConfigDecodes() throws {
-        let config = try HushConfig.load(path: ConfigTests.repository.appendingPathComponent("systemd/hush.toml").path)
+        let config = try HushConfig.load(path: Repository.root.appendingPathComponent("systemd/hush.toml").path)
         #expect(config.listen.map(\.port) == [53, 53])
         #expect(config.stateDirectory == "/var/lib/hush" && config.refreshHours == 0)
     }

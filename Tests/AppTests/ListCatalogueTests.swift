@@ -15,7 +15,7 @@ import TestSupport
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("hush-catalogue-\(UUID().uuidString)")
         let lists = root.appendingPathComponent("blocklists").path
         try FileManager.default.createDirectory(atPath: lists, withIntermediateDirectories: true)
-        try FileManager.default.copyItem(atPath: BundledListsTests.directory + "/allowlist.txt", toPath: lists + "/allowlist.txt")
+        try FileManager.default.copyItem(atPath: Repository.blocklists + "/allowlist.txt", toPath: lists + "/allowlist.txt")
         try """
             # A test catalogue.
             [local-trackers]
@@ -43,9 +43,9 @@ import TestSupport
         let (lists, state, config) = try folder(http)
         let upstream = try StubUpstream()
         upstream.add("connect.rom.miui.com", .a("10.0.0.5"))
-        let port = try CommandLineTests.freePort()
+        let port = try HushBinary.freePort()
         let server = Process()
-        server.executableURL = CommandLineTests.binary
+        server.executableURL = HushBinary.url
         server.arguments = ["serve", "--config", config, "--lists-dir", lists, "--state-dir", state, "--no-stats",
                             "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)"]
         server.standardError = FileHandle.nullDevice
@@ -60,10 +60,10 @@ import TestSupport
         upstream.add("log7.acme-tv.test", .a("10.0.0.6"))
         #expect(rcode("log7.acme-tv.test") == .noError, "not blocked before subscribing")
 
-        let catalog = try CommandLineTests.run(["lists", "catalog", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let catalog = try HushBinary.run(["lists", "catalog", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(catalog.status == 0 && catalog.output.contains("local-trackers") && catalog.output.contains("Acme TV"))
 
-        let add = try CommandLineTests.run(["lists", "add", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let add = try HushBinary.run(["lists", "add", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(add.status == 0, "\(add.output) \(add.error)")
         #expect(add.output.contains("updated") && add.output.contains("reloaded the running Hush"), "\(add.output)")
         let written = try String(contentsOfFile: config, encoding: .utf8)
@@ -78,14 +78,14 @@ import TestSupport
         #expect(blocked, "the running server reloaded and blocks the new list's pattern")
         #expect(rcode("connect.rom.miui.com") == .noError, "the bundled allowlist wins over the subscription")
 
-        let show = try CommandLineTests.run(["lists", "show", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let show = try HushBinary.run(["lists", "show", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(show.output.contains(http.url("/trackers.txt")) && show.output.contains("fetched 20"), "\(show.output)")
         #expect(show.output.contains("Acme TV"))
 
-        let again = try CommandLineTests.run(["lists", "add", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let again = try HushBinary.run(["lists", "add", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(again.output.contains("already subscribed"))
 
-        let remove = try CommandLineTests.run(["lists", "remove", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let remove = try HushBinary.run(["lists", "remove", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(remove.status == 0, "\(remove.output)")
         #expect(try HushConfig.load(path: config).subscriptions.isEmpty)
         var unblocked = false
@@ -100,11 +100,11 @@ import TestSupport
         let http = try TestHTTPServer()
         http.set("/trackers.txt", .init(status: 500, body: "oops"))
         let (lists, state, config) = try folder(http)
-        let add = try CommandLineTests.run(["lists", "add", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let add = try HushBinary.run(["lists", "add", "local-trackers", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(add.status != 0)
         #expect(add.output.contains("failed") && add.output.contains("HTTP 500"), "\(add.output)")
         #expect(try HushConfig.load(path: config).subscriptions.count == 1, "fetched again by hush lists update or the schedule")
-        let unknown = try CommandLineTests.run(["lists", "add", "no-such-list", "--config", config, "--lists-dir", lists, "--state-dir", state])
+        let unknown = try HushBinary.run(["lists", "add", "no-such-list", "--config", config, "--lists-dir", lists, "--state-dir", state])
         #expect(unknown.status != 0 && unknown.error.contains("neither a catalogue name"))
     }
 }

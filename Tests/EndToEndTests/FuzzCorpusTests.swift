@@ -1,12 +1,13 @@
 import Foundation
 import FuzzTargets
 import Testing
+import TestSupport
 
 /// Every seed and every crasher the fuzzers ever found, replayed through the same targets (fuzz/run).
 @Suite struct FuzzCorpusTests {
     @Test(arguments: ["query", "list", "config"])
     func corpusReplaysCleanly(target: String) throws {
-        let root = ConfigTests.repository.appendingPathComponent("Tests/FuzzCorpus")
+        let root = Repository.root.appendingPathComponent("Tests/FuzzCorpus")
         var replayed = 0
         for folder in [target, "crashers-\(target)"] {
             let directory = root.appendingPathComponent(folder)

@@ -3,12 +3,12 @@ import HushApp
 import Resolver
 import Sockets
 import Testing
+import TestSupport
 
 @Suite struct ConfigTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
     @Test func theDocumentedExampleDecodes() throws {
-        let config = try HushConfig.load(path: Self.repository.appendingPathComponent("config/hush.toml").path)
+        let config = try HushConfig.load(path: Repository.root.appendingPathComponent("config/hush.toml").path)
         #expect(config.listen == [SocketAddress("127.0.0.1:5300")!])
         #expect(config.upstreams == [SocketAddress("127.0.0.1:5399")!])
         #expect(config.cacheSizeMegabytes == 16)

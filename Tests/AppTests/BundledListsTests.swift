@@ -7,9 +7,8 @@ import TestSupport
 /// The lists Hush ships, loaded as a user gets them: every documented telemetry host blocked, every name a
 /// device needs left alone, every file with its sources and review date, every pattern cheap.
 @Suite struct BundledListsTests {
-    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    static let directory = repository.appendingPathComponent("blocklists").path
-    static let fixtures = repository.appendingPathComponent("Tests/BlocklistTests/Fixtures")
+    static let directory = Repository.blocklists
+    static let fixtures = Repository.root.appendingPathComponent("Tests/BlocklistTests/Fixtures")
 
     static func load(optional: [String] = []) -> (ListSet, LoadReport) {
         var config = HushConfig()

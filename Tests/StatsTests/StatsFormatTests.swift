@@ -5,13 +5,14 @@ import Resolver
 import Sockets
 @testable import Stats
 import Testing
+import TestSupport
 
 /// The packed raw log and the schema migration that introduced it, on real SQLite files.
 @Suite struct StatsFormatTests {
     static let everything = StatsWindow(from: Date(timeIntervalSince1970: 0), to: Date().addingTimeInterval(3600))
 
     @Test func theLogPagesAcrossPackedBatchesInOrder() throws {
-        let path = StatsTests.databasePath()
+        let path = TestFiles.databasePath()
         var settings = StatsSettings(path: path)
         settings.privacy = .all
         settings.queueCapacity = 100_000
@@ -43,7 +44,7 @@ import Testing
     }
 
     @Test func aVersion3DatabaseKeepsItsHistory() throws {
-        let path = StatsTests.databasePath()
+        let path = TestFiles.databasePath()
         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         let queue = try DatabaseQueue(path: path)
         try StatsSchema.migrator.migrate(queue, upTo: "v3-status")
@@ -78,7 +79,7 @@ import Testing
     }
 
     @Test func deferredTotalsAreRebuiltFromTheRawLogAfterACrash() throws {
-        let path = StatsTests.databasePath()
+        let path = TestFiles.databasePath()
         var settings = StatsSettings(path: path)
         settings.aggregateKeysPerFlush = 0   // as under load: per-name totals wait
         settings.aggregateSeconds = 3_600
@@ -112,7 +113,7 @@ import Testing
     }
 
     @Test func aDomainAnswersTheSameThroughTheIndexAndThroughTheWindow() throws {
-        let path = StatsTests.databasePath()
+        let path = TestFiles.databasePath()
         var settings = StatsSettings(path: path)
         settings.privacy = .all
         let writer = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),

@@ -83,39 +83,6 @@ import TestSupport
 }
 
 @Suite struct RateLimitTests {
-    /// Sends every query from one socket without waiting for answers (a flood does not), reading what comes
-    /// back as it goes; with a `window`, at most that many wait unanswered (a forwarder's pace). Returns the
-    /// size of every reply.
-    static func flood(_ packets: [[UInt8]], to server: SocketAddress, from source: String, window: Int? = nil) -> [Int] {
-        let fd = socket(server.family, Socket.udp, 0)
-        defer { close(fd) }
-        if let local = SocketAddress(source, defaultPort: 0) { _ = local.withSockaddr { bind(fd, $0, $1) } }
-        _ = server.withSockaddr { connect(fd, $0, $1) }
-        _ = hushTestSetTimeout(fd, milliseconds: 300)
-        var sizes: [Int] = []
-        var buffer = [UInt8](repeating: 0, count: 65_535)
-        func drain(wait: Bool) {
-            while true {
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, wait ? 0 : Int32(MSG_DONTWAIT)) }
-                guard n > 0 else { return }
-                sizes.append(n)
-            }
-        }
-        for (index, packet) in packets.enumerated() {
-            _ = packet.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
-            if let window, index + 1 - sizes.count >= window {
-                // Wait for one reply, then take whatever else is there.
-                let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-                if n > 0 { sizes.append(n) }
-                drain(wait: false)
-            } else if index % 20 == 19 {
-                drain(wait: false)
-            }
-        }
-        drain(wait: true)
-        return sizes
-    }
-
     @Test func loopbackIsExemptByDefault() throws {
         var limits = RateLimitHandler.Settings()
         limits.perAddressPerSecond = 5
@@ -123,7 +90,7 @@ import TestSupport
         let server = try TestServer(configure: { $0.rateLimit = limits })
         server.upstream.add("local.test", .a("10.0.0.1"))
         let queries = (0..<2000).map { _ in DNSTestClient.query("local.test") }
-        let replies = Self.flood(queries, to: server.address, from: "127.0.0.1", window: 50)
+        let replies = DNSTestClient.flood(queries, to: server.address, from: "127.0.0.1", window: 50)
         #expect(replies.count == 2000, "a forwarder on this machine is never limited")
         #expect(!server.recorder.dispositions.contains { $0.disposition == .rateLimited })
     }
@@ -136,7 +103,7 @@ import TestSupport
         for i in 0..<4 { server.upstream.add("big.test", .txt(String(repeating: "x", count: 220) + "\(i)")) }
         let query = DNSTestClient.query("big.test", .txt, edns: EDNS(udpSize: 4096))
         #expect(try LDNSMessage(wire: try #require(server.udp(query, from: "127.0.0.9"))).answerCount == 4)
-        let replies = Self.flood(Array(repeating: query, count: 3000), to: server.address, from: "127.0.0.9")
+        let replies = DNSTestClient.flood(Array(repeating: query, count: 3000), to: server.address, from: "127.0.0.9")
         let sent = 3001 * query.count
         let received = replies.reduce(0, +) + 950
         #expect(received <= 2 * sent, "\(received) bytes back for \(sent) sent")
@@ -151,9 +118,9 @@ import TestSupport
         for i in 0..<300 { server.upstream.add("name\(i).test", .a("10.0.\(i / 256).\(i % 256)"), .a("10.1.0.1")) }
         // A burst of 300 names at once, then a page load's 60 names twice over with cache hits.
         let burst = (0..<300).map { DNSTestClient.query("name\($0).test", edns: EDNS()) }
-        let first = Self.flood(burst, to: server.address, from: "127.0.0.7")
+        let first = DNSTestClient.flood(burst, to: server.address, from: "127.0.0.7")
         let page = (0..<60).map { DNSTestClient.query("name\($0).test", .a, edns: EDNS()) }
-        let second = Self.flood(page + page, to: server.address, from: "127.0.0.7")
+        let second = DNSTestClient.flood(page + page, to: server.address, from: "127.0.0.7")
         #expect(first.count == 300 && second.count == 120)
         #expect(!server.recorder.dispositions.contains { $0.disposition == .rateLimited })
     }

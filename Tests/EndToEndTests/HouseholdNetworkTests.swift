@@ -22,7 +22,7 @@ struct HouseholdNetworkTests {
 enum HouseholdPrerequisites {
     /// Why the household cannot be built here, or nil.
     static let missing: String? = {
-        guard getuid() == 0 else { return "needs root to create network namespaces" }
+        guard Prerequisites.isRoot else { return "needs root to create network namespaces" }
         for tool in ["ip", "dnsmasq", "busybox", "dig"] where !Command.exists(tool) {
             return "\(tool) is not installed (scripts/install-deps installs it)"
         }
@@ -164,7 +164,7 @@ extension HouseholdNetworkTests {
         // 20,000 queries from 50 sockets, as a router's dnsmasq forwarding for the house would send them.
         let replies = Locked(0)
         DispatchQueue.concurrentPerform(iterations: 50) { _ in
-            let sizes = RateLimitTests.flood(Array(repeating: DNSTestClient.query("busy.test"), count: 400), to: local.address, from: "127.0.0.1",
+            let sizes = DNSTestClient.flood(Array(repeating: DNSTestClient.query("busy.test"), count: 400), to: local.address, from: "127.0.0.1",
                                                  window: 20)
             replies.withLock { $0 += sizes.count }
         }

@@ -9,26 +9,14 @@ import Stats
 import Testing
 import TestSupport
 
-@Suite struct StatsTests {
-    static func databasePath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("hush-stats-\(UUID().uuidString)/stats.db").path
-    }
-
-    static let list = TestServer.listFile("xiaomi.txt", """
-        # Name: Xiaomi telemetry
-        # Category: vendor-telemetry
-        # Vendor: Xiaomi
-        sa.api.intl.miui.com
-        tracking.intl.miui.com
-        """)
-
-    func server(privacy: StatsSettings.Privacy = .blocked, database: String = StatsTests.databasePath(),
+@Suite struct StatsRecordingTests {
+    func server(privacy: StatsSettings.Privacy = .blocked, database: String = TestFiles.databasePath(),
                 configure: (inout HushConfig) -> Void = { _ in }) throws -> TestServer {
         try TestServer(configure: { config in
             config.statsEnabled = true
             config.statsDatabase = database
             config.statsPrivacy = privacy
-            config.blocklists = [Self.list]
+            config.blocklists = [TestFiles.xiaomiList]
             config.deviceRefreshSeconds = 5
             configure(&config)
         })
@@ -129,7 +117,7 @@ import TestSupport
     }
 
     @Test func theDatabaseIsPrivateAndItsVersionChecked() throws {
-        let path = Self.databasePath()
+        let path = TestFiles.databasePath()
         let server = try server(database: path)
         send(server, "sa.api.intl.miui.com", from: "127.0.0.2")
         server.service.stats!.flush()
@@ -147,7 +135,7 @@ import TestSupport
     }
 
     @Test func retentionDeletesOldRecords() throws {
-        let path = Self.databasePath()
+        let path = TestFiles.databasePath()
         let store = try StatsStore.openForWriting(path: path)
         var settings = StatsSettings(path: path)
         settings.retentionDays = 7
@@ -170,7 +158,7 @@ import TestSupport
     }
 
     @Test func aFullQueueIsCountedAsDropped() throws {
-        let path = Self.databasePath()
+        let path = TestFiles.databasePath()
         var settings = StatsSettings(path: path)
         settings.queueCapacity = 10
         let writer = StatsWriter(settings: settings, store: try StatsStore.openForWriting(path: path),

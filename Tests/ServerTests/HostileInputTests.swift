@@ -114,15 +114,15 @@ import TestSupport
 }
 
 @Suite struct PrivilegeTests {
-    @Test func rootDropsToTheConfiguredUserAfterBinding() throws {
-        guard getuid() == 0 else { return }   // only meaningful, and only possible, as root (CI is root)
+    @Test(.enabled(if: Prerequisites.isRoot, "only root can switch to another user"))
+    func rootDropsToTheConfiguredUserAfterBinding() throws {
         let upstream = try StubUpstream()
         upstream.add("x.test", .a("10.0.0.5"))
-        let port = try CommandLineTests.freePort()
+        let port = try HushBinary.freePort()
         let process = Process()
-        process.executableURL = CommandLineTests.binary
+        process.executableURL = HushBinary.url
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)", "--no-bundled-lists",
-                             "--stats-db", StatsTests.databasePath(), "--user", "nobody"]
+                             "--stats-db", TestFiles.databasePath(), "--user", "nobody"]
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { kill(process.processIdentifier, SIGTERM); process.waitUntilExit() }

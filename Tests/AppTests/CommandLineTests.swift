@@ -7,47 +7,12 @@ import TestSupport
 
 /// Runs the real `hush` binary, built beside the test bundle.
 @Suite struct CommandLineTests {
-    static var binary: URL {
-        let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? Bundle.main.bundlePath)
-        var directory = bundle.deletingLastPathComponent()
-        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("hush").path) {
-            directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-                .deletingLastPathComponent().appendingPathComponent(".build/debug")
-        }
-        return directory.appendingPathComponent("hush")
-    }
-
-    static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        process.currentDirectoryURL = ConfigTests.repository
-        let output = Pipe(), error = Pipe(), stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
-    }
-
-    /// A port that was free a moment ago, for a process that cannot report its own.
-    static func freePort() throws -> UInt16 {
-        let fd = try Socket.bind(SocketAddress("127.0.0.1:0")!, type: Socket.udp)
-        defer { close(fd) }
-        return Socket.localAddress(fd)!.port
-    }
-
     @Test func serveWorksFromTheCommandLineAlone() throws {
         let upstream = try StubUpstream()
         upstream.add("example.com", .a("93.184.216.34"))
-        let port = try Self.freePort()
+        let port = try HushBinary.freePort()
         let process = Process()
-        process.executableURL = Self.binary
+        process.executableURL = HushBinary.url
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)", "--no-stats"]
         process.standardError = Pipe()
         try process.run()
@@ -71,7 +36,7 @@ import TestSupport
     }
 
     @Test func helpExplainsEveryOption() throws {
-        let help = try Self.run(["serve", "--help"]).output
+        let help = try HushBinary.run(["serve", "--help"]).output
         for option in ["--listen", "--upstream", "--config", "--blocklist", "--allowlist", "--block-mode", "--no-bundled-lists"] {
             #expect(help.contains(option))
         }
@@ -80,7 +45,7 @@ import TestSupport
     @Test func aBadConfigIsReportedWithItsLocation() throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hush-bad-\(UUID()).toml").path
         try "[server]\nlisten = 53\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let result = try Self.run(["serve", "--config", path])
+        let result = try HushBinary.run(["serve", "--config", path])
         #expect(result.status != 0)
         #expect(result.error.contains("\(path):2: server.listen"))
     }
@@ -88,12 +53,12 @@ import TestSupport
 
 @Suite struct CheckCommandTests {
     @Test func bundledListsBlockXiaomiAndAllowItsConnectivityCheck() throws {
-        let result = try CommandLineTests.run(["check", "sa.api.intl.miui.com", "connect.rom.miui.com"])
+        let result = try HushBinary.run(["check", "sa.api.intl.miui.com", "connect.rom.miui.com"])
         let text = result.output
         #expect(result.status == 0, "\(result.error)")
         #expect(text.contains("sa.api.intl.miui.com: blocked by Xiaomi telemetry (xiaomi.txt: sa.api.intl.miui.com) [Xiaomi, vendor-telemetry]"))
         #expect(text.contains("connect.rom.miui.com: allowed by"))
-        let json = try CommandLineTests.run(["check", "--json", "SA.api.intl.miui.com."]).output
+        let json = try HushBinary.run(["check", "--json", "SA.api.intl.miui.com."]).output
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])
         #expect(object["blocked"] as? Bool == true)
         #expect(object["vendor"] as? String == "Xiaomi")
@@ -103,7 +68,7 @@ import TestSupport
     }
 
     @Test func readsNamesFromStandardInput() throws {
-        let result = try CommandLineTests.run(["check", "--json", "--file", "-", "--no-bundled-lists", "--blocklist",
+        let result = try HushBinary.run(["check", "--json", "--file", "-", "--no-bundled-lists", "--blocklist",
                                                TestServer.listFile("mine.txt", "||mine.test^\n")],
                                               input: "a.mine.test\n# comment\nother.test\n")
         let lines = result.output.split(separator: "\n")

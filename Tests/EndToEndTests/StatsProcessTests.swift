@@ -15,12 +15,12 @@ import TestSupport
     }
 
     func start(upstream: StubUpstream) throws -> Running {
-        let database = StatsTests.databasePath()
-        let port = try CommandLineTests.freePort()
+        let database = TestFiles.databasePath()
+        let port = try HushBinary.freePort()
         let process = Process()
-        process.executableURL = CommandLineTests.binary
+        process.executableURL = HushBinary.url
         process.arguments = ["serve", "--listen", "127.0.0.1:\(port)", "--upstream", "\(upstream.address)", "--no-bundled-lists",
-                             "--blocklist", StatsTests.list, "--stats-db", database, "--privacy", "all"]
+                             "--blocklist", TestFiles.xiaomiList, "--stats-db", database, "--privacy", "all"]
         process.standardError = FileHandle.nullDevice
         try process.run()
         let address = SocketAddress(ip: .v4(0x7F00_0001), port: port)
@@ -87,16 +87,16 @@ import TestSupport
             _ = DNSTestClient.udp(DNSTestClient.query("sa.api.intl.miui.com"), to: running.address, from: source)
         }
         usleep(700_000)   // within about a second, records are in the file
-        let output = try CommandLineTests.run(["stats", "devices", "--json", "--stats-db", running.database]).output
+        let output = try HushBinary.run(["stats", "devices", "--json", "--stats-db", running.database]).output
         let devices = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [[String: Any]])
         let addresses = Set(devices.flatMap { ($0["addresses"] as? [String]) ?? [] })
         #expect(addresses.isSuperset(of: ["127.0.0.2", "127.0.0.3"]))
         #expect(devices.allSatisfy { $0["blocked"] is Int && $0["first_seen"] is String && $0["top_vendors"] is [String] })
-        let device = try CommandLineTests.run(["stats", "device", "127.0.0.2", "--json", "--stats-db", running.database]).output
+        let device = try HushBinary.run(["stats", "device", "127.0.0.2", "--json", "--stats-db", running.database]).output
         #expect(device.contains("\"vendor\" : \"Xiaomi\""))
-        let missing = try CommandLineTests.run(["stats", "device", "nobody", "--stats-db", running.database])
+        let missing = try HushBinary.run(["stats", "device", "nobody", "--stats-db", running.database])
         #expect(missing.status != 0 && missing.error.contains("no device matches nobody"))
-        let none = try CommandLineTests.run(["stats", "--stats-db", running.database + ".nothing"])
+        let none = try HushBinary.run(["stats", "--stats-db", running.database + ".nothing"])
         #expect(none.status != 0 && none.error.contains("no stats database"))
     }
 }

@@ -1,0 +1,62 @@
+import Foundation
+import Sockets
+
+/// The source tree the tests run from.
+public enum Repository {
+    public static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The bundled lists.
+    public static let blocklists = root.appendingPathComponent("blocklists").path
+}
+
+/// The real `hush` binary, built beside the test bundle.
+public enum HushBinary {
+    public static var url: URL {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.hasSuffix(".xctest") } ?? Bundle.main.bundlePath)
+        var directory = bundle.deletingLastPathComponent()
+        if !FileManager.default.fileExists(atPath: directory.appendingPathComponent("hush").path) {
+            directory = Repository.root.appendingPathComponent(".build/debug")
+        }
+        return directory.appendingPathComponent("hush")
+    }
+
+    /// Runs `hush ARGUMENTS` from the source tree to its end.
+    public static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, error: String) {
+        let process = Process()
+        process.executableURL = url
+        process.arguments = arguments
+        process.currentDirectoryURL = Repository.root
+        let output = Pipe(), error = Pipe(), stdin = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = stdin
+        try process.run()
+        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
+        try stdin.fileHandleForWriting.close()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        let err = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+    }
+
+    /// A port that was free a moment ago, for a process that cannot report its own.
+    public static func freePort() throws -> UInt16 {
+        let fd = try Socket.bind(SocketAddress("127.0.0.1:0")!, type: Socket.udp)
+        defer { close(fd) }
+        return Socket.localAddress(fd)!.port
+    }
+}
+
+/// Files tests write: a fresh stats database path, and a small Xiaomi list.
+public enum TestFiles {
+    public static func databasePath() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("hush-stats-\(UUID().uuidString)/stats.db").path
+    }
+
+    public static let xiaomiList = TestServer.listFile("xiaomi.txt", """
+        # Name: Xiaomi telemetry
+        # Category: vendor-telemetry
+        # Vendor: Xiaomi
+        sa.api.intl.miui.com
+        tracking.intl.miui.com
+        """)
+}
