@@ -84,6 +84,18 @@ public struct DomainSet: Sendable {
         RuleText(arena: arena, start: entry.offset + Self.metaSize, length: entry.length, syntax: syntax(at: entry.offset))
     }
 
+    /// Calls `body` with every name in the set and its list's index, in no particular order.
+    public func forEachName(_ body: (_ name: UnsafeBufferPointer<UInt8>, _ listIndex: Int) -> Void) {
+        arena.withUnsafeBufferPointer { arena in
+            for value in slots where value != 0 {
+                let offset = Int(value & 0xFFFF_FFFF)
+                let length = Int(value >> 32 & 0xFF)
+                body(UnsafeBufferPointer(rebasing: arena[(offset + Self.metaSize)..<(offset + Self.metaSize + length)]),
+                     Int(meta(at: offset) >> 8))
+            }
+        }
+    }
+
     public func match(_ name: [UInt8]) -> DomainRule? {
         name.withUnsafeBufferPointer { match($0) }
     }

@@ -41,8 +41,8 @@ public enum BundledLists {
             .filter { $0.hasSuffix(".txt") && isOffByDefault("\(directory)/\($0)") }.map { String($0.dropLast(4)) }
     }
 
-    /// Bundled files first (allowlist.txt as an allowlist), then the user's lists, then the downloaded
-    /// copies of subscriptions (those not fetched yet are left out until `hush lists update`).
+    /// Bundled files first (allowlist.txt as an allowlist), then the user's lists and the names applied from
+    /// `hush suggest`, then the downloaded copies of subscriptions (those not fetched yet are left out until `hush lists update`).
     public static func sources(for config: HushConfig) -> [ListSource] {
         var sources: [ListSource] = []
         if config.bundledLists, let directory = directory(configured: config.bundledListsDirectory) {
@@ -56,6 +56,10 @@ public enum BundledLists {
         }
         sources += (config.blocklists + config.commandLineBlocklists).map { ListSource(path: $0, purpose: .block) }
         sources += (config.allowlists + config.commandLineAllowlists).map { ListSource(path: $0, purpose: .allow) }
+        if FileManager.default.fileExists(atPath: config.suggestedListPath) {
+            sources.append(ListSource(path: config.suggestedListPath, purpose: .block, name: "Suggested by Hush",
+                                      category: "suggested", vendor: "Suggested by Hush"))
+        }
         sources += config.subscriptions.map { $0.source(in: config.subscriptionDirectory) }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
         return sources

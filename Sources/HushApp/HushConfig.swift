@@ -59,6 +59,10 @@ public struct HushConfig: Sendable {
     public var statsDatabase: String?
     public var statsPrivacy: StatsSettings.Privacy = .blocked
     public var statsRetentionDays = 90
+    /// Suggest telemetry no list names yet, from each device's own queries (`hush suggest`).
+    public var statsDiscovery = true
+    /// The local list `hush suggest --apply` writes, loaded like any list.
+    public var suggestedListPath: String { stateDirectory + "/suggested.txt" }
     public var statsDatabasePath: String { statsDatabase ?? stateDirectory + "/stats.db" }
 
     /// MAC or address → name, from [device-names].
@@ -70,6 +74,7 @@ public struct HushConfig: Sendable {
         var settings = StatsSettings(path: statsDatabasePath)
         settings.privacy = statsPrivacy
         settings.retentionDays = statsRetentionDays
+        settings.discovery = statsDiscovery
         return settings
     }
 
@@ -242,6 +247,7 @@ public struct HushConfig: Sendable {
             }
             config.statsPrivacy = privacy
         },
+        "stats.discovery": .restart { config, value throws(SettingError) in config.statsDiscovery = try boolean(value) },
         "stats.retention-days": .restart { config, value throws(SettingError) in config.statsRetentionDays = try integer(value, 1...3650) },
         "devices.lease-files": .reload { config, value throws(SettingError) in config.leaseFiles = try strings(value) },
         "devices.refresh-seconds": .reload { config, value throws(SettingError) in config.deviceRefreshSeconds = try integer(value, 5...86_400) },

@@ -212,6 +212,7 @@ public final class HushService: @unchecked Sendable {
                 }
             }
             lists.replace(with: loaded)
+            stats?.updateFamilies(NameFamilies(loaded))
             MemoryRelease.returnFreedMemory()
             metrics?.listsLoaded(report)
             let blockRules = report.entries.reduce(0) { $0 + $1.blockRules }

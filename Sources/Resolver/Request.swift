@@ -66,6 +66,14 @@ extension Answer {
         return ExtendedError(code: ExtendedError.staleAnswerCode, text: "upstream unreachable; stale answer")
     }
 
+    /// The seconds the answer may be cached by the client, for a stored answer (stats read it to tell a
+    /// device re-resolving a name it keeps using from a beacon); nil for answers Hush made.
+    public var ttl: UInt32? {
+        guard case .stored(let served) = content, let lifetime = served.message.cacheTTL else { return nil }
+        let capped = min(lifetime, served.ttlCap)
+        return capped > served.age ? capped - served.age : 0
+    }
+
     /// How many bytes the reply to `query` takes on the wire, without writing it.
     public func replySize(for query: Query, transport: Request.Transport) -> Int {
         let limit = transport == .udp ? query.udpReplyLimit : 65_535

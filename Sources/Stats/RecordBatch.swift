@@ -27,6 +27,7 @@ struct RecordBatch {
         var ruleStart: Int32  // the rule's text in `text`
         var ruleLength: Int32
         var cname: Int32      // index in `cnames`, -1: none
+        var ttl: UInt32       // the answer's TTL; 0 for answers Hush made
 
         /// Hours since 1970, as the tables count them.
         var hour: Int64 { Int64(time / 3600) }
@@ -51,7 +52,7 @@ struct RecordBatch {
     var count: Int { records.count }
     var isEmpty: Bool { records.isEmpty }
 
-    mutating func append(time: Double, client: IPAddress, name: DomainName, type: UInt16, disposition: Disposition) {
+    mutating func append(time: Double, client: IPAddress, name: DomainName, type: UInt16, disposition: Disposition, ttl: UInt32 = 0) {
         let nameStart = Int32(truncatingIfNeeded: text.count)
         let nameHash = name.bytes.withUnsafeBytes { bytes in
             text.append(contentsOf: bytes)
@@ -62,7 +63,7 @@ struct RecordBatch {
         }
         var record = QueuedAttempt(
             time: time, client: client, nameHash: nameHash, nameStart: nameStart, nameLength: Int32(name.bytes.count),
-            type: type, code: disposition.code, list: -1, ruleStart: 0, ruleLength: 0, cname: -1)
+            type: type, code: disposition.code, list: -1, ruleStart: 0, ruleLength: 0, cname: -1, ttl: ttl)
         switch disposition {
         case .blocked(let hit):
             note(hit, in: &record)

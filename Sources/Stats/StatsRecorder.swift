@@ -25,7 +25,7 @@ public final class StatsRecorder: AnswerObserver, @unchecked Sendable {
         queue.withLock { queue in
             if queue.records.count < capacity {
                 queue.records.append(time: time, client: request.client, name: request.query.name,
-                                     type: request.query.type.rawValue, disposition: answer.disposition)
+                                     type: request.query.type.rawValue, disposition: answer.disposition, ttl: answer.ttl ?? 0)
             } else {
                 queue.dropped += 1
             }

@@ -142,6 +142,24 @@ enum StatsSchema {
         migrator.registerMigration("v5-device-aliases") { db in
             try db.execute(sql: "ALTER TABLE devices ADD COLUMN merged_into INTEGER REFERENCES devices(id)")
         }
+        // Names discovery flagged, with their evidence; `state` 0 suggested, 1 dismissed, 2 applied.
+        migrator.registerMigration("v6-suggestions") { db in
+            try db.execute(sql: """
+                CREATE TABLE suggestions (
+                    name TEXT PRIMARY KEY,
+                    score REAL NOT NULL,
+                    reasons TEXT NOT NULL,             -- comma-separated: beacon, keyword, family, spread
+                    interval REAL,                     -- seconds between queries, for a beacon
+                    words TEXT NOT NULL,
+                    vendor TEXT,
+                    devices TEXT NOT NULL,             -- comma-separated device keys
+                    count INTEGER NOT NULL,
+                    first_seen REAL NOT NULL,
+                    last_seen REAL NOT NULL,
+                    state INTEGER NOT NULL DEFAULT 0
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 

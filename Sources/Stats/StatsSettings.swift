@@ -25,6 +25,10 @@ public struct StatsSettings: Sendable, Equatable {
     /// every flush, and after a crash the totals are rebuilt from the raw log).
     public var aggregateKeysPerFlush = 1_000
     public var aggregateSeconds = 10.0
+    /// Find telemetry no list names yet from each device's allowed queries (off under privacy `none`).
+    public var discovery = true
+    /// (address, name) pairs discovery keeps in memory; past this the least recently asked go.
+    public var discoveryPairs = 20_000
 
     public init(path: String) {
         self.path = path

@@ -1,7 +1,9 @@
 import Foundation
 import GRDB
 import Logging
+import Resolver
 import Sockets
+import Blocklist
 
 /// The one writer: every `flushMilliseconds` it takes what the recorder queued and commits it in one
 /// transaction, so records reach the file within about a second and a SIGKILL loses at most that much.
@@ -38,6 +40,9 @@ public final class StatsWriter: @unchecked Sendable {
     private var refreshDevices = false
     private var newDeviceSources: DeviceDirectory.Sources?
     private var lastRetention: Double = 0
+    /// Finds telemetry no list names yet; nil under privacy `none` or when turned off.
+    private var discovery: Discovery?
+    private var lastSettledRead: Double = 0
 
     public init(settings: StatsSettings, store: StatsStore?, devices: DeviceDirectory, logger: Logger) {
         self.settings = settings
@@ -48,6 +53,42 @@ public final class StatsWriter: @unchecked Sendable {
         if store == nil { failing = "the database could not be opened" }
         self.devices = devices
         self.logger = logger
+        if settings.discovery, settings.privacy != .none { discovery = Discovery(capacity: settings.discoveryPairs) }
+    }
+
+    /// The lists' families, for discovery (after every list load).
+    public func updateFamilies(_ families: NameFamilies) {
+        lock.lock()
+        discovery?.update(families: families)
+        lock.unlock()
+    }
+
+    /// Feeds the allowed queries of a batch to discovery: answered by an upstream, the cache or a stale entry.
+    private func discover(_ records: RecordBatch) {
+        guard discovery != nil else { return }
+        for record in records.records where record.code <= Disposition.stale.code {
+            discovery!.observe(address: record.client, nameHash: record.nameHash, name: { records.name(record).description },
+                               time: record.time, ttl: record.ttl > 0 ? Double(record.ttl) : nil)
+        }
+    }
+
+    /// Stores what discovery found since the last flush, and re-reads what the household settled.
+    private func storeSuggestions(_ store: StatsStore, now: Double) throws {
+        guard discovery != nil else { return }
+        if now - lastSettledRead > 5 {
+            lastSettledRead = now
+            discovery!.settle(try store.settledSuggestions())
+        }
+        let devices = devices
+        let found = discovery!.takeChanged { devices.identity(for: $0, now: now).key }
+        if !found.isEmpty { try store.writeSuggestions(found) }
+    }
+
+    /// Pairs discovery holds and roughly what they take.
+    public var discoveryFootprint: (pairs: Int, bytes: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        return (discovery?.pairCount ?? 0, discovery?.approximateBytes ?? 0)
     }
 
     public func start() {
@@ -93,6 +134,7 @@ public final class StatsWriter: @unchecked Sendable {
             refreshDevices = false
         }
         let (records, dropped) = recorder.take(swapping: &spare)
+        discover(records)
         totalDropped += dropped
         unrecordedDrops += dropped
         if waiting.isEmpty {
@@ -133,6 +175,7 @@ public final class StatsWriter: @unchecked Sendable {
                 table: &table, raw: &raw, rawPerNameHour: settings.rawRowsPerNameHour, ids: &ids,
                 aggregate: { aggregateDue || $0 <= keysPerFlush })
             swap(&waiting, &spare)
+            try storeSuggestions(store, now: now)
             if aggregated {
                 table.written()
                 lastAggregated = now

@@ -15,10 +15,15 @@ extension Hush {
         @Flag(name: .long, help: "Only allowed queries.") var allowed = false
         @Option(name: .long, help: "Without --follow: how many of the latest to show.") var last = 50
         @Flag(name: .long, help: "One JSON object per line.") var json = false
+        /// Names `hush suggest` currently suggests, marked in the output.
+        var suggested: Set<String> = []
 
-        func run() throws {
+        enum CodingKeys: CodingKey { case options, follow, device, blocked, allowed, last, json }
+
+        mutating func run() throws {
             let settings = try options.load()
             let report = StatsReport(store: try StatsStore.openForReading(path: settings.statsDatabasePath))
+            suggested = (try? report.suggestedNames()) ?? []
             var after = follow ? try report.lastLogID() : try report.logID(back: last * 20)
             var shown: [StatsReport.LogEntry] = []
             repeat {
@@ -51,12 +56,15 @@ extension Hush {
                 encoder.keyEncodingStrategy = .convertToSnakeCase
                 encoder.dateEncodingStrategy = .iso8601
                 encoder.outputFormatting = [.sortedKeys]
-                print(String(decoding: try encoder.encode(entry), as: UTF8.self))
+                var line = String(decoding: try encoder.encode(entry), as: UTF8.self)
+                if suggested.contains(entry.name) { line = String(line.dropLast()) + ",\"suggested\":true}" }
+                print(line)
                 return
             }
             let detail = [entry.vendor, entry.list.map { "\($0): \(entry.rule ?? "")" }, entry.cname.map { "via \($0)" }]
                 .compactMap { $0 }.joined(separator: "  ")
-            print("\(Output.time(entry.time))  \(entry.device)  \(entry.name)  \(entry.disposition)  \(detail)")
+            let mark = suggested.contains(entry.name) ? "  [suggested: hush suggest]" : ""
+            print("\(Output.time(entry.time))  \(entry.device)  \(entry.name)  \(entry.disposition)  \(detail)\(mark)")
         }
     }
 }

@@ -59,14 +59,17 @@ extension Hush.StatsCommand {
         @Option(name: .long, help: "At most this many endpoints.") var limit = 100
 
         func run() throws {
-            let detail = try options.report().device(device, try options.window(), limit: limit)
+            let report = try options.report()
+            let detail = try report.device(device, try options.window(), limit: limit)
+            let suggested = (try? report.suggestedNames()) ?? []
             if !options.json && !options.csv {
                 let d = detail.device
                 print("\(d.label)  mac \(d.mac ?? "-")  addresses \(d.addresses.joined(separator: " "))  queries \(d.queries)  blocked \(d.blocked)")
             }
             try options.print(detail, headers: ["endpoint", "what", "vendor", "category", "count", "first seen", "last seen"],
                               rows: detail.endpoints.map {
-                                  [$0.name, $0.cname.map { "blocked-cname (\($0))" } ?? $0.disposition, $0.vendor ?? "", $0.category ?? "",
+                                  [$0.name + (suggested.contains($0.name) ? " (suggested)" : ""),
+                                   $0.cname.map { "blocked-cname (\($0))" } ?? $0.disposition, $0.vendor ?? "", $0.category ?? "",
                                    "\($0.count)", Output.time($0.firstSeen), Output.time($0.lastSeen)]
                               })
             if !options.json && !options.csv { print(Output.histogram(detail.hourly), terminator: "") }
