@@ -66,9 +66,12 @@ public final class StatsWriter: @unchecked Sendable {
     /// Feeds the allowed queries of a batch to discovery: answered by an upstream, the cache or a stale entry.
     private func discover(_ records: RecordBatch) {
         guard discovery != nil else { return }
-        for record in records.records where record.code <= Disposition.stale.code {
-            discovery!.observe(address: record.client, nameHash: record.nameHash, name: { records.name(record).description },
-                               time: record.time, ttl: record.ttl > 0 ? Double(record.ttl) : nil)
+        let allowed = Disposition.stale.code
+        for record in records.records where record.code <= allowed {
+            if discovery!.observe(address: record.client, nameHash: record.nameHash, time: record.time,
+                                  ttl: record.ttl > 0 ? Double(record.ttl) : nil) {
+                discovery!.name(record.nameHash, is: records.name(record).description)
+            }
         }
     }
 

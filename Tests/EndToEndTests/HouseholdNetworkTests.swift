@@ -151,6 +151,7 @@ extension HouseholdNetworkTests {
         let numbers = text.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         try #require(numbers.count == 3, "flood.py printed \(text)")
         let (sent, received, replies) = (numbers[0], numbers[1], numbers[2])
+        print("LAN flood: \(sent) bytes sent, \(received) back in \(replies) replies (x\(String(format: "%.2f", Double(received) / Double(sent))))")
         #expect(received <= 2 * sent, "\(received) bytes back for \(sent) sent")
         #expect(replies > 0 && received / max(replies, 1) < 950, "most of the flood got short replies or none")
         #expect(answered == 10, "the TV was answered during the flood (\(answered) of 10)")

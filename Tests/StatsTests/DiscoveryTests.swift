@@ -75,7 +75,9 @@ import Testing
         let address = IPAddress("192.168.1.20")!
         for i in 0..<60_000 {
             let name = "host\(i).some-long-domain-name.example.com"
-            discovery.observe(address: address, nameHash: name.hashValue, name: { name }, time: Double(i), ttl: 60)
+            if discovery.observe(address: address, nameHash: name.hashValue, time: Double(i), ttl: 60) {
+                discovery.name(name.hashValue, is: name)
+            }
         }
         #expect(discovery.pairCount <= 20_000)
         #expect(discovery.approximateBytes < 8 << 20, "\(discovery.approximateBytes) bytes at the bound")
@@ -86,7 +88,9 @@ import Testing
         var discovery = Discovery()
         let phone = IPAddress("192.168.1.20")!, tv = IPAddress("192.168.1.21")!
         func ask(_ name: String, from address: IPAddress, at time: Double) {
-            discovery.observe(address: address, nameHash: name.hashValue, name: { name }, time: time, ttl: 60)
+            if discovery.observe(address: address, nameHash: name.hashValue, time: time, ttl: 60) {
+                discovery.name(name.hashValue, is: name)
+            }
         }
         for i in 0..<8 {
             ask("quiet.example.test", from: phone, at: Double(i) * 45)

@@ -60,23 +60,37 @@ public struct Discovery {
 
     public var pairCount: Int { pairs.count }
 
-    /// An allowed query for the name hashed `nameHash` (its text made by `name`, only on first sight) from
-    /// `address` at `time`, answered with `ttl`.
-    public mutating func observe(address: IPAddress, nameHash: Int, name: () -> String, time: Double, ttl: Double?) {
+    /// An allowed query for the name hashed `nameHash` from `address` at `time`, answered with `ttl`.
+    /// Returns true when discovery does not know the name's text yet: the caller then gives it with
+    /// `name(_:is:)`, so a query costs no string (the writer sees hundreds of thousands a second).
+    public mutating func observe(address: IPAddress, nameHash: Int, time: Double, ttl: Double?) -> Bool {
         let key = Key(address: address, name: nameHash)
-        if pairs[key] == nil, pairs.count >= capacity { evictOldest() }
-        var pair = pairs[key] ?? Pair(first: time)
-        // A repeat within a second is the same lookup (A and AAAA, a retry), not a beat.
-        if let last = pair.times.last, time - last < 1 { return }
-        pair.times.append(time)
-        if pair.times.count > BeaconDetector.keptQueries { pair.times.removeFirst(pair.times.count - BeaconDetector.keptQueries) }
-        pair.count += 1
-        pair.last = time
-        if let ttl { pair.ttl = ttl }
-        pairs[key] = pair
-        if names[nameHash] == nil { names[nameHash] = name() }
-        askers[nameHash, default: []].insert(address)
-        if pair.count >= 2 { changed.insert(nameHash) }
+        if pairs.count >= capacity, pairs[key] == nil { evictOldest() }
+        var counted = false
+        // In place: a copy of the pair would copy its times on every append.
+        modifyPair(key, first: time) { pair in
+            // A repeat within a second is the same lookup (A and AAAA, a retry), not a beat.
+            if let last = pair.times.last, time - last < 1 { return }
+            if pair.times.count >= BeaconDetector.keptQueries { pair.times.removeFirst() }
+            pair.times.append(time)
+            pair.count += 1
+            pair.last = time
+            if let ttl { pair.ttl = ttl }
+            counted = true
+        }
+        guard counted else { return false }
+        if pairs[key]!.count >= 2 { changed.insert(nameHash) }
+        if askers[nameHash]?.contains(address) != true { askers[nameHash, default: []].insert(address) }
+        return names[nameHash] == nil
+    }
+
+    /// The text of a name `observe` asked for.
+    public mutating func name(_ nameHash: Int, is text: String) {
+        names[nameHash] = text
+    }
+
+    private mutating func modifyPair(_ key: Key, first: Double, _ change: (inout Pair) -> Void) {
+        change(&pairs[key, default: Pair(first: first)])
     }
 
     /// Drops the eighth of the pairs asked least recently: one pass, rather than a scan per new pair.
