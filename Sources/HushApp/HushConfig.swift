@@ -170,6 +170,8 @@ public struct HushConfig: Sendable {
         try next.apply(newFile) { Self.appliesOnReload($0) }
         for override in overrides { try next.override(override) }
         next.overrides = overrides
+        next.commandLineBlocklists = commandLineBlocklists
+        next.commandLineAllowlists = commandLineAllowlists
         next.file = newFile
         var applied: [String] = []
         var needRestart: [String] = []

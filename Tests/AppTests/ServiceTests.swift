@@ -151,6 +151,7 @@ final class NotifyListener: @unchecked Sendable {
     @Test func aReloadAppliesListSettingsAndNamesTheRest() throws {
         var before = try HushConfig.parse(text: "[server]\nlisten = [\"127.0.0.1:5300\"]\n[devices]\nlease-files = []\n", path: "hush.toml")
         try before.set("blocking.ttl", .integer(60), from: "--block-ttl")
+        before.commandLineBlocklists = ["/tmp/from-the-command-line.txt"]
         let changed = try ConfigFile(text: """
             [server]
             listen = ["127.0.0.1:5353"]
@@ -170,6 +171,7 @@ final class NotifyListener: @unchecked Sendable {
         #expect(after.blocklists == ["/tmp/x.txt"] && after.listen != [SocketAddress("127.0.0.1:5353")!])
         #expect(after.leaseFiles == ["/tmp/leases"] && after.deviceNames["aa:bb:cc:dd:ee:ff"] == "TV")
         #expect(after.blockPolicy.ttl == 60, "a flag applies again over the re-read file")
+        #expect(after.commandLineBlocklists == ["/tmp/from-the-command-line.txt"])
         #expect(after.logLevel == .info, "the log level needs a restart")
     }
 
