@@ -162,8 +162,17 @@ public struct PatternError: Error, Sendable, CustomStringConvertible {
 public final class CompiledRegex: @unchecked Sendable {
     private let regex: UnsafeMutablePointer<regex_t>
 
+    /// Bounds on what a list may ask glibc to compile: nested or stacked repetition and large counts make
+    /// its compiler take seconds and gigabytes (found by fuzzing), and a list is untrusted input.
+    static let maximumLength = 256
+    static let maximumCount = 32
+
     init(_ source: String) throws(PatternError) {
         guard !source.isEmpty else { throw PatternError("empty regular expression") }
+        guard source.utf8.count <= Self.maximumLength else {
+            throw PatternError("a regular expression longer than \(Self.maximumLength) characters")
+        }
+        try Self.checkRepetition(Array(source.utf8))
         for refused in ["(?=", "(?!", "(?<"] where source.contains(refused) {
             throw PatternError("lookarounds such as \(refused) are not supported")
         }
@@ -197,6 +206,60 @@ public final class CompiledRegex: @unchecked Sendable {
             throw PatternError("bad regular expression: \(String(decoding: message.prefix { $0 != 0 }, as: UTF8.self))")
         }
         self.regex = regex
+    }
+
+    /// Refuses a quantifier after a quantifier (`a++`), repetition of a group that repeats inside (`(a+)+`;
+    /// making it optional is fine), and counts above `maximumCount` (`a{1000}`).
+    static func checkRepetition(_ bytes: [UInt8]) throws(PatternError) {
+        var groups: [Bool] = [false]   // per open group: whether something inside it repeats
+        var previous: UInt8 = 0        // what the next quantifier applies to: q quantifier, ) group, other
+        var closedGroupRepeats = false
+        var index = 0
+        while index < bytes.count {
+            let byte = bytes[index]
+            switch byte {
+            case UInt8(ascii: "\\"):
+                index += 1
+                previous = 0
+            case UInt8(ascii: "["):
+                // A bracket expression is one atom; `]` first in it is literal.
+                index += 1
+                if index < bytes.count, bytes[index] == UInt8(ascii: "^") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "]") { index += 1 }
+                while index < bytes.count, bytes[index] != UInt8(ascii: "]") { index += 1 }
+                previous = 0
+            case UInt8(ascii: "("):
+                groups.append(false)
+                previous = 0
+            case UInt8(ascii: ")"):
+                closedGroupRepeats = groups.count > 1 ? groups.removeLast() : false
+                previous = UInt8(ascii: ")")
+            case UInt8(ascii: "*"), UInt8(ascii: "+"), UInt8(ascii: "?"), UInt8(ascii: "{"):
+                if previous == UInt8(ascii: "q") { throw PatternError("a repetition cannot follow a repetition") }
+                // `(x{2})?` only makes a group optional; `(a+)+` repeats a repetition.
+                if previous == UInt8(ascii: ")"), closedGroupRepeats, byte != UInt8(ascii: "?") {
+                    throw PatternError("a group that repeats inside cannot repeat")
+                }
+                if byte == UInt8(ascii: "{") {
+                    var number = 0
+                    index += 1
+                    while index < bytes.count, bytes[index] != UInt8(ascii: "}") {
+                        if let digit = Int(String(UnicodeScalar(bytes[index]))) {
+                            number = number * 10 + digit
+                            if number > maximumCount { throw PatternError("a repetition count above \(maximumCount)") }
+                        } else {
+                            number = 0
+                        }
+                        index += 1
+                    }
+                }
+                groups[groups.count - 1] = true
+                previous = UInt8(ascii: "q")
+            default:
+                previous = 0
+            }
+            index += 1
+        }
     }
 
     deinit {
