@@ -16,10 +16,13 @@ public final class RateLimitHandler: Resolving {
         public var perAddressBurst: Double = 1000
         public var perNetworkPerSecond: Double = 1000
         public var perNetworkBurst: Double = 5000
-        /// Reply bytes over UDP. A burst of a few hundred ordinary answers is some 30-60 KB.
-        public var perAddressBytesPerSecond: Double = 16 * 1024
-        public var perAddressBytesBurst: Double = 96 * 1024
-        public var perNetworkBytesPerSecond: Double = 128 * 1024
+        /// Reply bytes over UDP. A burst of a few hundred ordinary answers is some 30-60 KB; a device's
+        /// steady traffic is far below the refill. The refill is small so that a flood of a few thousand
+        /// queries for large answers gets back at most twice what it sends even when it trickles in over
+        /// half a minute (its TC=1 replies alone return half of it).
+        public var perAddressBytesPerSecond: Double = 3 * 1024
+        public var perAddressBytesBurst: Double = 64 * 1024
+        public var perNetworkBytesPerSecond: Double = 64 * 1024
         public var perNetworkBytesBurst: Double = 512 * 1024
         /// Clients never limited.
         public var exempt: [AddressRange] = AddressRange.loopback
