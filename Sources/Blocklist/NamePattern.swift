@@ -275,20 +275,3 @@ public final class CompiledRegex: @unchecked Sendable {
         }
     }
 }
-
-extension Array where Element == UInt8 {
-    func replacing(_ old: [UInt8], with new: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        var index = 0
-        while index < count {
-            if index + old.count <= count, Array(self[index..<index + old.count]) == old {
-                out += new
-                index += old.count
-            } else {
-                out.append(self[index])
-                index += 1
-            }
-        }
-        return out
-    }
-}

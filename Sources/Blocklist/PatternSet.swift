@@ -20,7 +20,6 @@ public struct PatternSet: Sendable {
 
     public var count: Int { entries.count }
     public var patterns: [NamePattern] { entries.map(\.pattern) }
-    public var isEmpty: Bool { entries.isEmpty }
 
     public mutating func insert(_ pattern: NamePattern, listIndex: Int) {
         let index = Int32(entries.count)
@@ -75,22 +74,4 @@ public struct PatternSet: Sendable {
 
     @inline(__always)
     private static func filterMask(_ hash: UInt64) -> UInt64 { 1 << (hash & 63) }
-}
-
-/// Everything one load builds: names and patterns, to block and to allow.
-public struct RuleSets: Sendable {
-    public var block = DomainSet()
-    public var allow = DomainSet()
-    public var blockPatterns = PatternSet()
-    public var allowPatterns = PatternSet()
-
-    public init() {}
-
-    /// Finishes the name tables for lookups (see `DomainSet.seal`).
-    public mutating func seal() {
-        block.seal()
-        allow.seal()
-        blockPatterns.seal()
-        allowPatterns.seal()
-    }
 }

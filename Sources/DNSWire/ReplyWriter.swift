@@ -101,19 +101,23 @@ public enum ReplyWriter {
 
     /// The size of the reply `synthesized` writes, without writing it (rate limiting counts reply bytes).
     public static func synthesizedSize(_ answer: SynthesizedAnswer, for query: Query, limit: Int) -> Int {
-        let opt = query.edns == nil ? 0 : 11
-        let truncatedSize = 12 + query.nameWireCount + 4 + opt
-        if answer.truncated { return truncatedSize }
-        let size = truncatedSize + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
+        let bare = truncatedSize(query)
+        if answer.truncated { return bare }
+        let size = bare + answer.records.reduce(0) { $0 + 12 + $1.rdata.count }
             + (answer.negativeSOA == nil ? 0 : 12 + NegativeSOA.rdataLength)
             + (query.edns == nil ? 0 : answer.extendedError.map { 6 + $0.textLength } ?? 0)
-        return size > limit ? truncatedSize : size
+        return size > limit ? bare : size
     }
 
     /// The size of the reply `stored` writes, without writing it.
     public static func storedSize(_ message: StoredMessage, for query: Query, extendedError: ExtendedError? = nil, limit: Int) -> Int {
         let size = message.wire.count + (query.edns == nil ? 0 : 11 + (extendedError.map { 6 + $0.textLength } ?? 0))
-        return size > limit ? 12 + query.nameWireCount + 4 + (query.edns == nil ? 0 : 11) : size
+        return size > limit ? truncatedSize(query) : size
+    }
+
+    /// Header, question and (for an EDNS client) an empty OPT: what `truncated` writes.
+    static func truncatedSize(_ query: Query) -> Int {
+        12 + query.nameWireCount + 4 + (query.edns == nil ? 0 : 11)
     }
 
     /// Replaces the reply written from `start` with its truncated form.

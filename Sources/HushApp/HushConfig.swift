@@ -194,6 +194,11 @@ public struct HushConfig: Sendable {
         static func restart(_ apply: @escaping Setter) -> Setting { Setting(apply: apply, appliesOnReload: false) }
     }
 
+    /// A rate-limit number, a restart-only setting.
+    static func rateLimit(_ field: WritableKeyPath<RateLimitHandler.Settings, Double> & Sendable, _ range: ClosedRange<Int>) -> Setting {
+        .restart { config, value throws(SettingError) in config.rateLimit?[keyPath: field] = Double(try integer(value, range)) }
+    }
+
     /// Whether SIGHUP applies `key`; `[device-names]` entries are reloaded too.
     public static func appliesOnReload(_ key: String) -> Bool {
         key.hasPrefix("device-names.") || settings[key]?.appliesOnReload == true
@@ -256,30 +261,14 @@ public struct HushConfig: Sendable {
         "rate-limit.enabled": .restart { config, value throws(SettingError) in
             config.rateLimit = try boolean(value) ? (config.rateLimit ?? RateLimitHandler.Settings()) : nil
         },
-        "rate-limit.per-address-qps": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perAddressPerSecond = Double(try integer(value, 1...1_000_000))
-        },
-        "rate-limit.per-address-burst": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perAddressBurst = Double(try integer(value, 1...10_000_000))
-        },
-        "rate-limit.per-network-qps": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perNetworkPerSecond = Double(try integer(value, 1...10_000_000))
-        },
-        "rate-limit.per-network-burst": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perNetworkBurst = Double(try integer(value, 1...100_000_000))
-        },
-        "rate-limit.per-address-reply-bytes": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perAddressBytesPerSecond = Double(try integer(value, 512...1_000_000_000))
-        },
-        "rate-limit.per-address-reply-burst-bytes": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perAddressBytesBurst = Double(try integer(value, 512...1_000_000_000))
-        },
-        "rate-limit.per-network-reply-bytes": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perNetworkBytesPerSecond = Double(try integer(value, 512...1_000_000_000))
-        },
-        "rate-limit.per-network-reply-burst-bytes": .restart { config, value throws(SettingError) in
-            config.rateLimit?.perNetworkBytesBurst = Double(try integer(value, 512...1_000_000_000))
-        },
+        "rate-limit.per-address-qps": rateLimit(\.perAddressPerSecond, 1...1_000_000),
+        "rate-limit.per-address-burst": rateLimit(\.perAddressBurst, 1...10_000_000),
+        "rate-limit.per-network-qps": rateLimit(\.perNetworkPerSecond, 1...10_000_000),
+        "rate-limit.per-network-burst": rateLimit(\.perNetworkBurst, 1...100_000_000),
+        "rate-limit.per-address-reply-bytes": rateLimit(\.perAddressBytesPerSecond, 512...1_000_000_000),
+        "rate-limit.per-address-reply-burst-bytes": rateLimit(\.perAddressBytesBurst, 512...1_000_000_000),
+        "rate-limit.per-network-reply-bytes": rateLimit(\.perNetworkBytesPerSecond, 512...1_000_000_000),
+        "rate-limit.per-network-reply-burst-bytes": rateLimit(\.perNetworkBytesBurst, 512...1_000_000_000),
         "rate-limit.exempt": .restart { config, value throws(SettingError) in config.rateLimit?.exempt = try ranges(value) },
         "server.user": .restart { config, value throws(SettingError) in
             let name = try string(value)

@@ -1,10 +1,5 @@
 import Blocklist
 import DNSWire
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
 
 /// Names that would let a device slip past Hush, answered here the way Pi-hole answers them, each
 /// switchable: Firefox's canary `use-application-dns.net` gets NXDOMAIN so the browser keeps using the
@@ -22,46 +17,31 @@ public struct BypassGuard: Resolving {
         public var isEmpty: Bool { !dohCanary && !privateRelay && !resolverDiscovery }
     }
 
-    public static let list = ListInfo(source: "built-in", label: "built-in", name: "Bypass protection", category: "bypass", vendor: "Hush")
-
-    struct Guarded: Sendable {
-        var name: [UInt8]
-        var policy: BlockPolicy
-        var match: ListMatch
-    }
-
-    let guarded: [Guarded]
+    /// The guarded names as a list set, so "the name or one below it" is the lists' own lookup: one for
+    /// the NXDOMAIN names, one for the NODATA ones, each answered by its policy.
+    let lists: ListSet
+    let policies: [BlockPolicy]
     let next: any Resolving
 
     public init(settings: Settings, ttl: UInt32 = BlockPolicy.defaultTTL, next: any Resolving) {
-        let nxdomain = BlockPolicy(mode: .nxdomain, ttl: ttl)
-        let nodata = BlockPolicy(mode: .address(v4: nil, v6: nil), ttl: ttl)
-        var names: [(String, BlockPolicy)] = []
-        if settings.dohCanary { names.append(("use-application-dns.net", nxdomain)) }
-        if settings.privateRelay { names += [("mask.icloud.com", nxdomain), ("mask-h2.icloud.com", nxdomain)] }
-        if settings.resolverDiscovery { names.append(("resolver.arpa", nodata)) }
-        guarded = names.map { Guarded(name: Array($0.0.utf8), policy: $0.1, match: ListMatch(list: Self.list, rule: $0.0)) }
+        var nxdomain: [String] = []
+        if settings.dohCanary { nxdomain.append("use-application-dns.net") }
+        if settings.privateRelay { nxdomain += ["mask.icloud.com", "mask-h2.icloud.com"] }
+        let nodata = settings.resolverDiscovery ? ["resolver.arpa"] : []
+        var rules = RuleSets()
+        for (index, names) in [nxdomain, nodata].enumerated() {
+            for name in names { rules.block.insert(Array(name.utf8), listIndex: index, syntax: .plain) }
+        }
+        rules.seal()
+        let list = { ListInfo(source: "built-in", label: "built-in", name: "Bypass protection", category: "bypass", vendor: "Hush") }
+        lists = ListSet(lists: [list(), list()], rules: rules)
+        policies = [BlockPolicy(mode: .nxdomain, ttl: ttl), BlockPolicy(mode: .address(v4: nil, v6: nil), ttl: ttl)]
         self.next = next
     }
 
     public func resolve(_ request: Request) -> Resolution {
-        let name = request.query.name.bytes
-        for entry in guarded where Self.isEqualOrBelow(name, entry.name) {
-            return .now(.synthesized(entry.policy.answer(for: request.query, match: entry.match), .blocked(entry.match)))
-        }
-        return next.resolve(request)
-    }
-
-    /// `name` is `domain` or a name below it.
-    @inline(__always)
-    static func isEqualOrBelow(_ name: [UInt8], _ domain: [UInt8]) -> Bool {
-        guard name.count >= domain.count, name.last == domain.last else { return false }
-        let offset = name.count - domain.count
-        guard offset == 0 || name[offset - 1] == UInt8(ascii: ".") else { return false }
-        return name.withUnsafeBufferPointer { name in
-            domain.withUnsafeBufferPointer { domain in
-                memcmp(name.baseAddress! + offset, domain.baseAddress!, domain.count) == 0
-            }
-        }
+        guard case .blocked(let match) = lists.verdict(for: request.query.name.bytes) else { return next.resolve(request) }
+        let policy = match.list.isIdentical(to: lists.lists[0]) ? policies[0] : policies[1]
+        return .now(.synthesized(policy.answer(for: request.query, match: match), .blocked(match)))
     }
 }

@@ -57,6 +57,11 @@ public enum Disposition: Sendable, Equatable {
     /// `isBlocked` for a stored code.
     public static func isBlocked(code: UInt8) -> Bool { code == blockedCode || code == blockedByCNAMECode }
 
+    /// Codes of answers an upstream gave, now or from the cache: the names a device was allowed to reach.
+    public static let answeredCodes: Set<UInt8> = [
+        Disposition.forwarded(upstream: "", latency: 0).code, Disposition.cached.code, Disposition.stale.code,
+    ]
+
     public var listMatch: ListMatch? {
         switch self {
         case .blocked(let match), .blockedByCNAME(_, let match): match

@@ -84,9 +84,7 @@ private struct LogLookup {
     mutating func device(_ id: Int64, _ db: Database) throws -> String {
         if let known = devices[id] { return known }
         // A raw entry may name a device since merged into its MAC's device: show that one.
-        let label = StatsReport.deviceLabel(try String.fetchOne(db, sql: """
-            SELECT coalesce(t.name, t.mac, t.key) FROM devices d JOIN devices t ON t.id = coalesce(d.merged_into, d.id) WHERE d.id = ?
-            """, arguments: [id]) ?? "?")
+        let label = try StatsReport.deviceLabel(where: "id", is: id, db) ?? "?"
         devices[id] = label
         return label
     }

@@ -45,11 +45,13 @@ extension StatsReport {
             var labels: [String: String] = [:]
             func label(_ key: String) throws -> String {
                 if let known = labels[key] { return known }
-                let text = try String.fetchOne(db, sql: """
-                    SELECT coalesce(t.name, t.mac, t.key) FROM devices d JOIN devices t ON t.id = coalesce(d.merged_into, d.id) WHERE d.key = ?
-                    """, arguments: [key]) ?? key
-                labels[key] = Self.deviceLabel(text)
-                return labels[key]!
+                let text = try Self.deviceLabel(where: "key", is: key, db) ?? Self.deviceLabel(key)
+                labels[key] = text
+                return text
+            }
+            let wanted = try device.map { selector in
+                guard let id = try Self.deviceID(matching: selector, db) else { throw StatsError.unknownDevice(selector) }
+                return id
             }
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM suggestions WHERE state = 0 AND score >= ? AND last_seen >= ? AND first_seen <= ?
@@ -59,10 +61,8 @@ extension StatsReport {
             for row in rows {
                 let keys = (row["devices"] as String).split(separator: ",").map(String.init)
                 let devices = try keys.map(label)
-                if let device {
-                    let wanted = device.lowercased()
-                    let named = keys.contains { $0.lowercased().hasSuffix(":" + wanted) } || devices.contains { $0.lowercased() == wanted }
-                    guard try named || deviceKeys(matching: wanted, db).contains(where: keys.contains) else { continue }
+                if let wanted {
+                    guard try keys.contains(where: { try Self.deviceID(matching: $0, db) == wanted }) else { continue }
                 }
                 found.append(Suggestion(
                     name: row["name"], score: row["score"], reasons: (row["reasons"] as String).split(separator: ",").map(String.init),
@@ -72,14 +72,6 @@ extension StatsReport {
             }
             return found
         }
-    }
-
-    /// The keys of a device known by `selector` (its name, MAC or one of its addresses), aliases included.
-    private func deviceKeys(matching selector: String, _ db: Database) throws -> [String] {
-        try String.fetchAll(db, sql: """
-            SELECT d.key FROM devices d JOIN devices t ON t.id = coalesce(d.merged_into, d.id)
-            WHERE lower(t.name) = ? OR t.mac = ? OR t.id IN (SELECT device_id FROM device_addresses WHERE address = ?)
-            """, arguments: [selector, selector, selector])
     }
 
     /// Every name currently suggested, for marking them in `hush log` and `hush stats device`.

@@ -62,13 +62,7 @@ public struct StatsReport: Sendable {
     /// A device by name (any case), MAC, address, or id.
     public func device(_ selector: String, _ window: StatsWindow, limit: Int = 100) throws -> DeviceDetail {
         try store.database.read { db in
-            let lowered = selector.lowercased()
-            let id = try Int64.fetchOne(db, sql: """
-                SELECT coalesce(merged_into, id) FROM devices WHERE lower(name) = ? OR mac = ? OR key = ? OR CAST(id AS TEXT) = ?
-                UNION ALL SELECT device_id FROM device_addresses WHERE address = ?
-                LIMIT 1
-                """, arguments: [lowered, lowered, lowered, selector, selector])
-            guard let id else { throw StatsError.unknownDevice(selector) }
+            guard let id = try Self.deviceID(matching: selector, db) else { throw StatsError.unknownDevice(selector) }
             let row = try Row.fetchOne(db, sql: """
                 SELECT d.id, d.key, d.mac, d.name, d.first_seen, d.last_seen,
                        (SELECT sum(queries) FROM device_hourly WHERE device_id = d.id AND hour BETWEEN ? AND ?) AS queries,
@@ -171,6 +165,24 @@ public struct StatsReport: Sendable {
             """, arguments: [window.firstHour, window.lastHour]).map {
             HourCount(hour: Self.hourDate($0["hour"]), queries: $0["queries"], blocked: $0["blocked"])
         }
+    }
+
+    /// The device `selector` names (its name, MAC, key, id or one of its addresses); a merged device
+    /// answers with the device it became.
+    static func deviceID(matching selector: String, _ db: Database) throws -> Int64? {
+        let lowered = selector.lowercased()
+        return try Int64.fetchOne(db, sql: """
+            SELECT coalesce(merged_into, id) FROM devices WHERE lower(name) = ? OR mac = ? OR key = ? OR CAST(id AS TEXT) = ?
+            UNION ALL SELECT device_id FROM device_addresses WHERE address = ?
+            LIMIT 1
+            """, arguments: [lowered, lowered, lowered, selector, selector])
+    }
+
+    /// How a device is shown, found by its `id` or `key` column; a merged device shows as the one it became.
+    static func deviceLabel(where column: String, is value: some DatabaseValueConvertible, _ db: Database) throws -> String? {
+        try String.fetchOne(db, sql: """
+            SELECT coalesce(t.name, t.mac, t.key) FROM devices d JOIN devices t ON t.id = coalesce(d.merged_into, d.id) WHERE d.\(column) = ?
+            """, arguments: [value]).map(deviceLabel)
     }
 
     /// Device keys are "mac:…" or "ip:…"; show the address alone.

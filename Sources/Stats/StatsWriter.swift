@@ -66,8 +66,8 @@ public final class StatsWriter: @unchecked Sendable {
     /// Feeds the allowed queries of a batch to discovery: answered by an upstream, the cache or a stale entry.
     private func discover(_ records: RecordBatch) {
         guard discovery != nil else { return }
-        let allowed = Disposition.stale.code
-        for record in records.records where record.code <= allowed {
+        let answered = Disposition.answeredCodes
+        for record in records.records where answered.contains(record.code) {
             if discovery!.observe(address: record.client, nameHash: record.nameHash, time: record.time,
                                   ttl: record.ttl > 0 ? Double(record.ttl) : nil) {
                 discovery!.name(record.nameHash, is: records.name(record).description)

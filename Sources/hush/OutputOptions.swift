@@ -16,7 +16,7 @@ struct ReportOptions: ParsableArguments {
     @Option(name: .long, help: "Window end (default now).")
     var to: String?
 
-    @Flag(name: .long, help: "Print JSON (fields in the README).")
+    @Flag(name: .long, help: "Print JSON (fields in docs/json.md).")
     var json = false
 
     @Flag(name: .long, help: "Print CSV.")

@@ -9,10 +9,11 @@ public enum Command {
     }
 
     @discardableResult
-    public static func run(_ executable: String, _ arguments: [String], input: String? = nil) throws -> Result {
+    public static func run(_ executable: String, _ arguments: [String], input: String? = nil, in directory: URL? = nil) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/env")
         process.arguments = executable.hasPrefix("/") ? arguments : [executable] + arguments
+        if let directory { process.currentDirectoryURL = directory }
         let output = Pipe()
         let error = Pipe()
         let stdin = Pipe()

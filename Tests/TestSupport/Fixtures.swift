@@ -21,21 +21,8 @@ public enum HushBinary {
 
     /// Runs `hush ARGUMENTS` from the source tree to its end.
     public static func run(_ arguments: [String], input: String? = nil) throws -> (status: Int32, output: String, error: String) {
-        let process = Process()
-        process.executableURL = url
-        process.arguments = arguments
-        process.currentDirectoryURL = Repository.root
-        let output = Pipe(), error = Pipe(), stdin = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = stdin
-        try process.run()
-        if let input { stdin.fileHandleForWriting.write(Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
-        let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        let result = try Command.run(url.path, arguments, input: input, in: Repository.root)
+        return (result.status, result.output, result.error)
     }
 
     /// A port that was free a moment ago, for a process that cannot report its own.
