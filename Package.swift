@@ -19,6 +19,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-http2", from: "1.46.0"),
     ],
     targets: [
         .systemLibrary(name: "CLDNS", pkgConfig: "ldns", providers: [.apt(["libldns-dev"])]),
@@ -39,8 +42,14 @@ let package = Package(
         .target(name: "Server", dependencies: [
             "Resolver", "DNSWire", "Sockets", "Locking", .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "EncryptedDNS", dependencies: [
+            "Server", "Resolver", "DNSWire", "Sockets", .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOHTTP2", package: "swift-nio-http2"),
+        ]),
         .target(name: "HushApp", dependencies: [
-            "Server", "Resolver", "Stats", "Blocklist", "Sockets",
+            "Server", "EncryptedDNS", "Resolver", "Stats", "Blocklist", "Sockets",
             .product(name: "Logging", package: "swift-log"), .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         .executableTarget(name: "hush", dependencies: [

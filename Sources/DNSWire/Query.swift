@@ -69,11 +69,17 @@ public struct EDNS: Sendable, Equatable {
     public var udpSize: UInt16
     public var version: UInt8
     public var dnssecOK: Bool
+    /// The client sent edns-tcp-keepalive (RFC 7828): only then may a reply carry one.
+    public var keepalive: Bool
+    /// The client padded its query (RFC 7830): an encrypted reply is then padded too (RFC 8467).
+    public var padding: Bool
 
-    public init(udpSize: UInt16 = 1232, version: UInt8 = 0, dnssecOK: Bool = false) {
+    public init(udpSize: UInt16 = 1232, version: UInt8 = 0, dnssecOK: Bool = false, keepalive: Bool = false, padding: Bool = false) {
         self.udpSize = udpSize
         self.version = version
         self.dnssecOK = dnssecOK
+        self.keepalive = keepalive
+        self.padding = padding
     }
 }
 

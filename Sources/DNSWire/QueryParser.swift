@@ -47,6 +47,7 @@ public enum QueryParser {
                     udpSize: record.recordClass,
                     version: packet[record.ttlOffset + 1],
                     dnssecOK: packet[record.ttlOffset + 2] & 0x80 != 0)
+                try EDNSOptions.read(packet, record.rdataOffset..<record.end, into: &edns!)
                 position = record.end
             }
         } catch {

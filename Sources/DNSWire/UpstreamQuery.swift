@@ -1,7 +1,7 @@
 /// The query Hush sends upstream: a fresh random ID, the question in lower case, RD set, and EDNS
-/// advertising 1232 bytes.
+/// advertising 1232 bytes; padded to a multiple of 128 bytes when it goes over an encrypted connection.
 public enum UpstreamQuery {
-    public static func wire(id: UInt16, for query: Query) -> [UInt8] {
+    public static func wire(id: UInt16, for query: Query, padded: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(query.nameWireCount + 27)
         out.appendUInt16(id)
@@ -21,6 +21,7 @@ public enum UpstreamQuery {
         out.appendUInt16(UInt16(EDNS.advertisedUDPSize))
         out.appendUInt32(0)
         out.appendUInt16(0)
+        if padded { EDNSOptions.append(to: &out, padBlock: EDNSOptions.queryBlock) }
         return out
     }
 }

@@ -14,8 +14,26 @@ public struct HushConfig: Sendable {
     public var tcpMaxConnections = 256
 
     /// Empty means the nameservers in /etc/resolv.conf.
-    public var upstreams: [SocketAddress] = []
+    public var upstreams: [UpstreamSpec] = []
     public var upstreamTimeoutMilliseconds = 1500
+    /// CA files by upstream, as written in `upstream.servers` (`[upstream.ca-files]`); others use the system's store.
+    public var upstreamCAFiles: [String: String] = [:]
+    /// Plain DNS servers that find a DoH upstream's address; empty means the plain upstreams in the list.
+    public var bootstrap: [SocketAddress] = []
+    /// Seconds an unused connection to an encrypted upstream stays open.
+    public var upstreamIdleSeconds = 30
+
+    /// DNS over TLS and over HTTPS for the household's devices; empty lists turn them off.
+    public var tlsListen: [SocketAddress] = []
+    public var httpsListen: [SocketAddress] = []
+    public var httpsPath = "/dns-query"
+    /// The certificate and key the encrypted listeners present; nil makes a self-signed pair in the state directory.
+    public var tlsCertificate: String?
+    public var tlsKey: String?
+    /// The name in the self-signed certificate and in the DDR answer.
+    public var tlsName = "hush.lan"
+    /// Advertise the encrypted listeners at `_dns.resolver.arpa` (RFC 9462).
+    public var discoveryOfDesignatedResolvers = true
 
     public var cacheSizeMegabytes = 16
     public var cacheMinTTL: UInt32 = 0
@@ -115,6 +133,11 @@ public struct HushConfig: Sendable {
             func fail(_ message: String) -> ConfigError {
                 ConfigError(path: file.path, line: entry.line, key: key, message: message)
             }
+            if key.hasPrefix("upstream.ca-files.") {
+                guard case .string(let path) = entry.value else { throw fail("expected a \"path\" to a PEM file") }
+                upstreamCAFiles[String(key.dropFirst("upstream.ca-files.".count))] = path
+                continue
+            }
             if key.hasPrefix("device-names.") {
                 let device = String(key.dropFirst("device-names.".count)).lowercased()
                 guard DeviceDirectory.normalisedMAC(device) != nil || IPAddress(device) != nil else {
@@ -210,7 +233,31 @@ public struct HushConfig: Sendable {
         "server.allow-clients": .restart { config, value throws(SettingError) in config.allowedClients = try ranges(value) },
         "server.tcp-idle-timeout": .restart { config, value throws(SettingError) in config.tcpIdleTimeoutSeconds = try integer(value, 1...3600) },
         "server.tcp-max-connections": .restart { config, value throws(SettingError) in config.tcpMaxConnections = try integer(value, 1...65_536) },
-        "upstream.servers": .restart { config, value throws(SettingError) in config.upstreams = try addresses(value, defaultPort: 53) },
+        "upstream.servers": .restart { config, value throws(SettingError) in
+            config.upstreams = try strings(value).map { text throws(SettingError) in
+                guard let spec = UpstreamSpec(text) else {
+                    throw SettingError(message: "\"\(text)\" is not an upstream such as 192.168.1.1, tls://9.9.9.9#dns.quad9.net or https://dns.quad9.net/dns-query")
+                }
+                return spec
+            }
+        },
+        "upstream.bootstrap": .restart { config, value throws(SettingError) in config.bootstrap = try addresses(value, defaultPort: 53) },
+        "upstream.idle-timeout": .restart { config, value throws(SettingError) in config.upstreamIdleSeconds = try integer(value, 1...3600) },
+        "server.tls-listen": .restart { config, value throws(SettingError) in config.tlsListen = try addresses(value, defaultPort: 853) },
+        "server.https-listen": .restart { config, value throws(SettingError) in config.httpsListen = try addresses(value, defaultPort: 443) },
+        "server.https-path": .restart { config, value throws(SettingError) in
+            let path = try string(value)
+            guard path.hasPrefix("/"), !path.contains("?") else { throw SettingError(message: "expected a path such as \"/dns-query\"") }
+            config.httpsPath = path
+        },
+        "server.tls-cert": .restart { config, value throws(SettingError) in config.tlsCertificate = try optionalPath(value) },
+        "server.tls-key": .restart { config, value throws(SettingError) in config.tlsKey = try optionalPath(value) },
+        "server.tls-name": .restart { config, value throws(SettingError) in
+            let name = try string(value)
+            guard !name.isEmpty, UpstreamSpec.isHostName(name) else { throw SettingError(message: "expected a host name such as \"hush.lan\"") }
+            config.tlsName = name
+        },
+        "server.ddr": .restart { config, value throws(SettingError) in config.discoveryOfDesignatedResolvers = try boolean(value) },
         "upstream.timeout-ms": .restart { config, value throws(SettingError) in config.upstreamTimeoutMilliseconds = try integer(value, 50...30_000) },
         "cache.size-mb": .restart { config, value throws(SettingError) in config.cacheSizeMegabytes = try integer(value, 0...4096) },
         "cache.min-ttl": .restart { config, value throws(SettingError) in config.cacheMinTTL = UInt32(try integer(value, 0...604_800)) },
@@ -312,6 +359,12 @@ public struct HushConfig: Sendable {
     static func string(_ value: ConfigFile.Value) throws(SettingError) -> String {
         guard case .string(let text) = value else { throw SettingError(message: "expected a \"string\"") }
         return text
+    }
+
+    /// A path, or "" for none.
+    static func optionalPath(_ value: ConfigFile.Value) throws(SettingError) -> String? {
+        let path = try string(value)
+        return path.isEmpty ? nil : path
     }
 
     static func strings(_ value: ConfigFile.Value) throws(SettingError) -> [String] {

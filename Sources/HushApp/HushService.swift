@@ -1,4 +1,5 @@
 import Blocklist
+import EncryptedDNS
 import Foundation
 import Logging
 import Resolver
@@ -18,6 +19,10 @@ public final class HushService: @unchecked Sendable {
     public let lists: ListStore
     public let cache: AnswerCache
     public let server: DNSServer
+    /// DNS over TLS and HTTPS for devices; nil when neither is configured.
+    public let encryptedListeners: EncryptedListeners?
+    let encrypted: EncryptedDNSSetup
+    let processor: QueryProcessor
     /// nil when stats are off, or their database could not be opened (DNS runs on regardless).
     public let stats: StatsWriter?
     public let metrics: HushMetrics?
@@ -34,14 +39,30 @@ public final class HushService: @unchecked Sendable {
         self.configPath = configPath
         self.logger = logger
         self.notifier = notifier
-        var upstreams = config.upstreams
-        if upstreams.isEmpty {
-            upstreams = ResolvConf.nameservers(excluding: config.listen)
-            logger.info("no upstream configured; using /etc/resolv.conf: \(upstreams.map(\.description).joined(separator: ", "))")
+        var fromResolvConf: [SocketAddress] = []
+        if config.upstreams.isEmpty {
+            fromResolvConf = ResolvConf.nameservers(excluding: config.listen)
+            logger.info("no upstream configured; using /etc/resolv.conf: \(fromResolvConf.map(\.description).joined(separator: ", "))")
         }
-        guard !upstreams.isEmpty else {
+        guard !config.upstreams.isEmpty || !fromResolvConf.isEmpty else {
             throw ConfigError(path: configPath ?? "configuration", line: nil, key: "upstream.servers",
                               message: "no upstream: give --upstream or set [upstream] servers")
+        }
+        encrypted = EncryptedDNSSetup(logger: logger)
+        let upstreams: [Upstream]
+        var bypass = config.bypass
+        do {
+            upstreams = try encrypted.upstreams(config, plainFallback: fromResolvConf)
+            // The encrypted listeners bind before the stages are built, so DDR names their real ports.
+            encryptedListeners = try Self.bindEncrypted(config, setup: encrypted, logger: logger)
+            if let encryptedListeners, config.discoveryOfDesignatedResolvers {
+                bypass.designatedResolvers = EncryptedDNSSetup.designatedResolvers(
+                    config, tlsPorts: encryptedListeners.tlsAddresses.map(\.port),
+                    httpsPorts: encryptedListeners.httpsAddresses.map(\.port), addresses: encrypted.advertisedAddresses(config))
+            }
+        } catch {
+            encrypted.shutdown()
+            throw error
         }
         lists = ListStore()
         cache = AnswerCache(maxBytes: config.cacheSizeMegabytes << 20)
@@ -52,7 +73,7 @@ public final class HushService: @unchecked Sendable {
         let chain = ResolverChain.make(
             .init(allowedClients: config.allowedClients, blockPolicy: config.blockPolicy, cacheSettings: cacheSettings,
                   forwarding: .init(upstreams: upstreams, timeoutMilliseconds: config.upstreamTimeoutMilliseconds),
-                  rateLimit: config.rateLimit, bypass: config.bypass),
+                  rateLimit: config.rateLimit, bypass: bypass),
             lists: lists, cache: cache, logger: logger)
         stats = Self.openStats(config, logger: logger)
         metrics = config.metricsListen == nil ? nil : HushMetrics()
@@ -62,15 +83,22 @@ public final class HushService: @unchecked Sendable {
         if logger.logLevel <= .debug { allObservers.append(QueryLogger(logger: logger)) }
         if let stats { allObservers.append(stats.recorder) }
         if let metrics { allObservers.append(metrics) }
-        let processor = QueryProcessor(resolver: chain.resolver, observers: allObservers, prefetchers: [lists])
+        processor = QueryProcessor(resolver: chain.resolver, observers: allObservers, prefetchers: [lists],
+                                   connectionIdleSeconds: config.tcpIdleTimeoutSeconds)
         do {
             server = try DNSServer(
                 settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
                                 tcpMaxConnections: config.tcpMaxConnections),
                 processor: processor, upstreamReplies: chain.upstreamReplies, logger: logger)
         } catch let error as SocketError where error.code == EADDRINUSE {
+            encryptedListeners?.stop()
+            encrypted.shutdown()
             let port = config.listen.first { $0.port != 0 }?.port ?? 53
             throw StartupError(message: "\(error). " + (PortOwner.describe(port: port) ?? ""))
+        } catch {
+            encryptedListeners?.stop()
+            encrypted.shutdown()
+            throw error
         }
         if let listen = config.metricsListen, let metrics {
             let cache = cache
@@ -80,6 +108,28 @@ public final class HushService: @unchecked Sendable {
             }
         }
         _ = loadLists(initial: true)
+    }
+
+    /// The DoT and DoH listeners, bound now; nil when neither is configured.
+    static func bindEncrypted(_ config: HushConfig, setup: EncryptedDNSSetup, logger: Logger) throws -> EncryptedListeners? {
+        guard !config.tlsListen.isEmpty || !config.httpsListen.isEmpty else { return nil }
+        var settings = EncryptedListeners.Settings()
+        settings.tlsListen = config.tlsListen
+        settings.httpsListen = config.httpsListen
+        settings.httpsPath = config.httpsPath
+        settings.idleTimeoutSeconds = config.tcpIdleTimeoutSeconds
+        settings.maxConnections = config.tcpMaxConnections
+        let identity: ServerIdentity
+        do {
+            identity = try setup.identity(config)
+        } catch let failure as ServerIdentity.Failure {
+            throw failure.startupError
+        }
+        do {
+            return try EncryptedListeners(settings: settings, identity: identity, loops: setup.loops(), logger: logger)
+        } catch {
+            throw StartupError(message: "cannot listen for DNS over TLS/HTTPS on \((config.tlsListen + config.httpsListen).map(\.description).joined(separator: ", ")): \(error)")
+        }
     }
 
     static func openStats(_ config: HushConfig, logger: Logger) -> StatsWriter? {
@@ -107,6 +157,15 @@ public final class HushService: @unchecked Sendable {
         server.start()
         metricsServer?.start()
         logger.info("listening on \(server.addresses.map(\.description).joined(separator: ", ")) (UDP and TCP)")
+        if let encryptedListeners {
+            encryptedListeners.start(processor)
+            if !encryptedListeners.tlsAddresses.isEmpty {
+                logger.info("DNS over TLS on \(encryptedListeners.tlsAddresses.map(\.description).joined(separator: ", "))")
+            }
+            for address in encryptedListeners.httpsAddresses {
+                logger.info("DNS over HTTPS on https://\(address)\(config.httpsPath)")
+            }
+        }
         if let metricsServer { logger.info("metrics on http://\(metricsServer.address)/metrics") }
         scheduleRefresh()
         notifier.notify("READY=1\nSTATUS=answering on \(server.addresses.map(\.description).joined(separator: ", "))")
@@ -119,7 +178,9 @@ public final class HushService: @unchecked Sendable {
         refreshTimer?.cancel()
         watchdogTimer?.cancel()
         metricsServer?.stop()
+        encryptedListeners?.stop()
         server.stop()
+        encrypted.shutdown()
         stats?.stop()
     }
 

@@ -5,16 +5,19 @@ import DNSWire
 /// switchable: Firefox's canary `use-application-dns.net` gets NXDOMAIN so the browser keeps using the
 /// network's resolver instead of its own DNS-over-HTTPS; iCloud Private Relay's `mask.icloud.com` and
 /// `mask-h2.icloud.com` get NXDOMAIN, the fast negative answer Apple asks networks for; and `resolver.arpa`
-/// (RFC 9462 discovery of designated resolvers) gets NODATA while Hush serves no encrypted DNS itself.
+/// (RFC 9462 discovery of designated resolvers) gets NODATA while Hush serves no encrypted DNS itself; once
+/// it does, `_dns.resolver.arpa` SVCB names Hush's own DoT and DoH endpoints, so devices upgrade to them.
 /// They are recorded as blocked by the built-in "Bypass protection" list, and no allowlist undoes them.
 public struct BypassGuard: Resolving {
     public struct Settings: Sendable, Equatable {
         public var dohCanary = true
         public var privateRelay = true
         public var resolverDiscovery = true
+        /// Hush's own encrypted endpoints, advertised at `_dns.resolver.arpa`; empty while it has none.
+        public var designatedResolvers: [ServiceBinding] = []
         public init() {}
 
-        public var isEmpty: Bool { !dohCanary && !privateRelay && !resolverDiscovery }
+        public var isEmpty: Bool { !dohCanary && !privateRelay && !resolverDiscovery && designatedResolvers.isEmpty }
     }
 
     /// The guarded names as a list set, so "the name or one below it" is the lists' own lookup: one for
@@ -27,7 +30,7 @@ public struct BypassGuard: Resolving {
         var nxdomain: [String] = []
         if settings.dohCanary { nxdomain.append("use-application-dns.net") }
         if settings.privateRelay { nxdomain += ["mask.icloud.com", "mask-h2.icloud.com"] }
-        let nodata = settings.resolverDiscovery ? ["resolver.arpa"] : []
+        let nodata = settings.resolverDiscovery || !settings.designatedResolvers.isEmpty ? ["resolver.arpa"] : []
         var rules = RuleSets()
         for (index, names) in [nxdomain, nodata].enumerated() {
             for name in names { rules.block.insert(Array(name.utf8), listIndex: index, syntax: .plain) }
@@ -37,9 +40,18 @@ public struct BypassGuard: Resolving {
         lists = ListSet(lists: [list(), list()], rules: rules)
         policies = [BlockPolicy(mode: .nxdomain, ttl: ttl), BlockPolicy(mode: .address(v4: nil, v6: nil), ttl: ttl)]
         self.next = next
+        discovery = settings.designatedResolvers.map { SynthesizedRecord(type: .svcb, ttl: ttl, rdata: $0.rdata) }
     }
 
+    /// The SVCB records for `_dns.resolver.arpa`.
+    let discovery: [SynthesizedRecord]
+    static let discoveryName = DomainName("_dns.resolver.arpa")
+
     public func resolve(_ request: Request) -> Resolution {
+        if !discovery.isEmpty, request.query.name == Self.discoveryName {
+            let records = request.query.type == .svcb ? discovery : []
+            return .now(.synthesized(SynthesizedAnswer(rcode: .noError, records: records, negativeSOA: records.isEmpty ? NegativeSOA(ttl: 60) : nil), .local))
+        }
         guard case .blocked(let match) = lists.verdict(for: request.query.name.bytes) else { return next.resolve(request) }
         let policy = match.list.isIdentical(to: lists.lists[0]) ? policies[0] : policies[1]
         return .now(.synthesized(policy.answer(for: request.query, match: match), .blocked(match)))

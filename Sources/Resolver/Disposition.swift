@@ -16,6 +16,8 @@ public enum Disposition: Sendable, Equatable {
     case minimalAny
     /// No upstream answered in time.
     case failed(reason: String)
+    /// Answered by Hush about itself: its own encrypted endpoints (DDR, RFC 9462).
+    case local
 
     public var isBlocked: Bool {
         switch self {
@@ -37,11 +39,12 @@ public enum Disposition: Sendable, Equatable {
         case .rateLimited: 6
         case .minimalAny: 7
         case .failed: 8
+        case .local: 9
         }
     }
 
     /// Every label, indexed by code.
-    public static let labels = ["forwarded", "cached", "stale", "blocked", "blocked-cname", "refused", "rate-limited", "minimal-any", "failed"]
+    public static let labels = ["forwarded", "cached", "stale", "blocked", "blocked-cname", "refused", "rate-limited", "minimal-any", "failed", "local"]
 
     public var label: String { Self.labels[Int(code)] }
 
@@ -49,7 +52,7 @@ public enum Disposition: Sendable, Equatable {
     public static func label(code: UInt8) -> String { Int(code) < labels.count ? labels[Int(code)] : "unknown" }
 
     /// The code of a stored label ("failed" for one this version does not know).
-    public static func code(label: String) -> UInt8 { UInt8(labels.firstIndex(of: label) ?? labels.count - 1) }
+    public static func code(label: String) -> UInt8 { UInt8(labels.firstIndex(of: label) ?? Int(Disposition.failed(reason: "").code)) }
 
     public static let blockedCode = Disposition.blocked(ListMatch(list: ListInfo(source: ""), rule: "")).code
     public static let blockedByCNAMECode = Disposition.blockedByCNAME(cname: "", ListMatch(list: ListInfo(source: ""), rule: "")).code

@@ -5,19 +5,20 @@ import Logging
 import Sockets
 import Synchronization
 
-/// Sends the question upstream over UDP with a random ID from one of the pool's randomly placed sockets,
-/// accepts only a reply whose source, ID and question match (RFC 5452), retries over TCP when the reply is
-/// truncated, and moves to the next upstream on timeout. When none answers, SERVFAIL within
-/// `timeout × attempts`.
+/// Sends the question to a plain upstream over UDP with a random ID from one of the pool's randomly placed
+/// sockets, accepting only a reply whose source, ID and question match (RFC 5452) and retrying over TCP
+/// when the reply is truncated; or, padded, to an encrypted upstream's connection. Moves to the next
+/// upstream on a timeout or a lost connection; never from an encrypted upstream to plain text unless the
+/// list itself names a plain one next. When none answers, SERVFAIL within `timeout × attempts`.
 public final class ForwardingHandler: Resolving {
     public struct Settings: Sendable {
-        public var upstreams: [SocketAddress]
+        public var upstreams: [Upstream]
         /// How long one try waits.
         public var timeoutMilliseconds: Int = 1500
         /// Tries in all, across the upstreams in turn.
         public var attempts: Int
 
-        public init(upstreams: [SocketAddress], timeoutMilliseconds: Int = 1500, attempts: Int? = nil) {
+        public init(upstreams: [Upstream], timeoutMilliseconds: Int = 1500, attempts: Int? = nil) {
             self.upstreams = upstreams
             self.timeoutMilliseconds = timeoutMilliseconds
             self.attempts = attempts ?? min(3, max(2, upstreams.count))
@@ -74,7 +75,7 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
     // The try in progress.
     var number = 0
     var index = 0
-    var upstream: SocketAddress
+    var upstream: Upstream
     var id: UInt16 = 0
 
     init(query: Query, forwarder: ForwardingHandler, pool: UpstreamPool, answer: Pending<Answer>) {
@@ -94,14 +95,44 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
         self.number = number
         index = (forwarder.preferred.load(ordering: .relaxed) + number) % settings.upstreams.count
         upstream = settings.upstreams[index]
+        let address: SocketAddress
+        switch upstream {
+        case .stream(let connection):
+            exchange(over: connection)
+            return
+        case .datagram(let datagram):
+            address = datagram
+        }
         // The ID is recorded before the question leaves: the reply may reach the reader before send returns.
-        let error = pool.send(to: upstream, waiter: self) { id in
+        let error = pool.send(to: address, waiter: self) { id in
             self.id = id
             return UpstreamQuery.wire(id: id, for: query)
         }
         if let error {
             lastProblem = "\(error)"
             attempt(number + 1)
+        }
+    }
+
+    /// An encrypted upstream: the transport keeps its own timeout and calls back once.
+    func exchange(over connection: any StreamUpstream) {
+        id = UInt16.random(in: 0...UInt16.max)
+        connection.exchange(UpstreamQuery.wire(id: id, for: query, padded: true)) { [self] result in
+            switch result {
+            case .success(let reply):
+                do {
+                    let message = try StoredMessage(upstreamReply: reply, expectedID: id, question: query)
+                    forwarder.preferred.store(index, ordering: .relaxed)
+                    finish(Answer(.stored(ServedMessage(message: message)), .forwarded(upstream: connection.description, latency: MonotonicClock.seconds() - started)))
+                } catch {
+                    lastProblem = "\(connection) sent a bad reply (\(error))"
+                    attempt(number + 1)
+                }
+            case .failure(let failure):
+                lastProblem = failure.description
+                forwarder.logger.debug("encrypted upstream failed", metadata: ["upstream": "\(connection)", "error": "\(failure)"])
+                attempt(number + 1)
+            }
         }
     }
 
@@ -133,7 +164,8 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
     /// Truncation is rare, so a blocking exchange (bounded by the timeout) is enough. It runs on a thread of
     /// its own: blocking the pool's reader or a Dispatch thread would stall other answers on a 2-core box.
     func retryOverTCP() {
-        let (query, upstream, timeout) = (query, upstream, forwarder.settings.timeoutMilliseconds)
+        guard case .datagram(let upstream) = upstream else { return }
+        let (query, timeout) = (query, forwarder.settings.timeoutMilliseconds)
         Thread.detachNewThread { [self] in
             let id = UInt16.random(in: 0...UInt16.max)
             do {

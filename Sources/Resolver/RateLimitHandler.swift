@@ -64,15 +64,15 @@ public final class RateLimitHandler: Resolving {
         if isExempt(request.client) { return next.resolve(request) }
         let admission = admit(request.client)
         guard admission == .admitted else {
-            if request.transport == .tcp {
+            if request.transport.isConnection {
                 return .now(.synthesized(SynthesizedAnswer(rcode: .refused), .rateLimited))
             } else if admission == .slip {
                 return .now(.synthesized(SynthesizedAnswer(rcode: .noError, truncated: true), .rateLimited))
             }
             return .now(Answer(.silence, .rateLimited))
         }
-        // TCP cannot be spoofed, so its bytes cannot be turned on someone else.
-        guard request.transport == .udp else { return next.resolve(request) }
+        // A connection cannot be spoofed, so its bytes cannot be turned on someone else.
+        guard !request.transport.isConnection else { return next.resolve(request) }
         switch next.resolve(request) {
         case .now(let answer):
             charge(request.client, bytes: answer.replySize(for: request.query, transport: .udp))

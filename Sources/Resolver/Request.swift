@@ -3,7 +3,14 @@ import Sockets
 
 /// One client query on its way through the stages.
 public struct Request: Sendable {
-    public enum Transport: String, Sendable { case udp, tcp }
+    public enum Transport: String, Sendable {
+        case udp, tcp
+        /// DNS over TLS (RFC 7858) and over HTTPS (RFC 8484) from a client.
+        case tls, https
+
+        /// Over a connection, which cannot be spoofed and takes a whole message.
+        public var isConnection: Bool { self != .udp }
+    }
 
     public var query: Query
     public var client: IPAddress
@@ -55,7 +62,7 @@ public struct ServedMessage: Sendable {
 
 extension Request {
     /// The largest reply the client takes: its UDP size, or a whole message over TCP.
-    public var replyLimit: Int { transport == .udp ? query.udpReplyLimit : 65_535 }
+    public var replyLimit: Int { transport.isConnection ? 65_535 : query.udpReplyLimit }
 }
 
 extension Answer {
@@ -76,7 +83,7 @@ extension Answer {
 
     /// How many bytes the reply to `query` takes on the wire, without writing it.
     public func replySize(for query: Query, transport: Request.Transport) -> Int {
-        let limit = transport == .udp ? query.udpReplyLimit : 65_535
+        let limit = transport.isConnection ? 65_535 : query.udpReplyLimit
         switch content {
         case .silence: return 0
         case .synthesized(let answer): return ReplyWriter.synthesizedSize(answer, for: query, limit: limit)

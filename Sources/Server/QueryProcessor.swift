@@ -2,16 +2,21 @@ import DNSWire
 import Resolver
 import Sockets
 
-/// Packet in, reply out: the fast parser, the resolver stages, then the reply writer. Shared by UDP and TCP.
+/// Packet in, reply out: the fast parser, the resolver stages, then the reply writer. Shared by every
+/// transport: UDP, TCP, and the encrypted listeners.
 public struct QueryProcessor: Sendable {
     let resolver: any Resolving
     let observers: [any AnswerObserver]
     let prefetchers: [any Prefetching]
+    /// How long a connection may sit idle, told to clients that ask (RFC 7828 keepalive).
+    public var connectionIdleSeconds: Int
 
-    public init(resolver: any Resolving, observers: [any AnswerObserver] = [], prefetchers: [any Prefetching] = []) {
+    public init(resolver: any Resolving, observers: [any AnswerObserver] = [], prefetchers: [any Prefetching] = [],
+                connectionIdleSeconds: Int = 10) {
         self.resolver = resolver
         self.observers = observers
         self.prefetchers = prefetchers
+        self.connectionIdleSeconds = connectionIdleSeconds
     }
 
     /// The bytes to send: now for local answers and cache hits, later for forwarded queries (empty bytes
@@ -55,7 +60,14 @@ public struct QueryProcessor: Sendable {
     /// Observers first (each only queues a record), so whoever sees the reply can also see it counted.
     private func reply(_ answer: Answer, to request: Request, appendingTo out: inout [UInt8]) {
         for observer in observers { observer.observe(request, answer) }
+        let start = out.count
         Self.write(answer, for: request.query, limit: request.replyLimit, appendingTo: &out)
+        // On a connection, the client's keepalive gets the idle timeout, and an encrypted client that pads
+        // gets a padded reply (RFC 8467).
+        guard request.transport.isConnection, let edns = request.query.edns, edns.keepalive || edns.padding else { return }
+        let encrypted = request.transport == .tls || request.transport == .https
+        EDNSOptions.append(to: &out, from: start, keepaliveSeconds: edns.keepalive ? connectionIdleSeconds : nil,
+                           padBlock: encrypted && edns.padding ? EDNSOptions.replyBlock : nil)
     }
 
     /// Lets the stages start loading what they will read for a batch of names (see `Prefetching`).

@@ -10,7 +10,7 @@ import TestSupport
     @Test func theDocumentedExampleDecodes() throws {
         let config = try HushConfig.load(path: Repository.root.appendingPathComponent("config/hush.toml").path)
         #expect(config.listen == [SocketAddress("127.0.0.1:5300")!])
-        #expect(config.upstreams == [SocketAddress("127.0.0.1:5399")!])
+        #expect(config.upstreams == [.plain(SocketAddress("127.0.0.1:5399")!)])
         #expect(config.cacheSizeMegabytes == 16)
         #expect(config.blockPolicy == BlockPolicy(mode: .null, ttl: 300))
         #expect(config.tcpIdleTimeoutSeconds == 10)

@@ -50,7 +50,7 @@ import TestSupport
         upstream.add("hit.test", .a("10.1.2.3"))
         let chain = ResolverChain.make(
             .init(allowedClients: [AddressRange("127.0.0.0/8")!], blockPolicy: BlockPolicy(), cacheSettings: .init(),
-                  forwarding: .init(upstreams: [upstream.address]), rateLimit: nil),
+                  forwarding: .init(upstreams: [.datagram(upstream.address)]), rateLimit: nil),
             lists: ListStore(), cache: AnswerCache(maxBytes: 1 << 20), logger: Logger(label: "test"))
         let query = Query(id: 7, nameWire: DomainName("hit.test").wire, name: DomainName("hit.test"), type: .a)
         let request = Request(query: query, client: IPAddress("127.0.0.1")!, transport: .udp)

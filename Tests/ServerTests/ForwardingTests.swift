@@ -141,7 +141,7 @@ import TestSupport
         let silent = try StubUpstream()
         silent.set(.silent)
         let server = try TestServer(configure: { config in
-            config.upstreams.insert(silent.address, at: 0)
+            config.upstreams.insert(.plain(silent.address), at: 0)
         })
         server.upstream.add("failover.test", .a("10.3.0.1"))
         let reply = try LDNSMessage(wire: try #require(server.udp(DNSTestClient.query("failover.test"))))

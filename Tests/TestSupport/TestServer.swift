@@ -19,7 +19,7 @@ public final class TestServer: @unchecked Sendable {
         let upstream = try upstream ?? StubUpstream()
         var config = HushConfig()
         config.listen = [SocketAddress("127.0.0.1:0")!]
-        config.upstreams = [upstream.address]
+        config.upstreams = [.plain(upstream.address)]
         config.upstreamTimeoutMilliseconds = 400
         config.bundledLists = false
         config.statsEnabled = false

@@ -1,0 +1,147 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import Server
+import Sockets
+import Synchronization
+
+/// DNS over TLS (RFC 7858) and over HTTPS (RFC 8484) for the household's devices. Every query goes through
+/// the same processor as plain DNS (access control, rate limits, blocking, cache, stats by the
+/// connection's address), so an encrypted client gets exactly what a plain one gets. Connections follow
+/// RFC 7766/7858: an idle timeout, a cap on open connections shared with nothing else, and the timeout
+/// offered to clients that send edns-tcp-keepalive.
+public final class EncryptedListeners: @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var tlsListen: [Sockets.SocketAddress] = []
+        public var httpsListen: [Sockets.SocketAddress] = []
+        public var httpsPath = "/dns-query"
+        public var idleTimeoutSeconds = 10
+        public var maxConnections = 256
+
+        public init() {}
+        public var isEmpty: Bool { tlsListen.isEmpty && httpsListen.isEmpty }
+    }
+
+    let settings: Settings
+    let logger: Logger
+    /// Set by `start`: the listeners bind first, so that their ports are known to the stages (DDR).
+    private let processor = Mutex<QueryProcessor?>(nil)
+    private var channels: [any Channel] = []
+    /// Where the listeners really listen (port 0 replaced by the kernel's choice).
+    public private(set) var tlsAddresses: [Sockets.SocketAddress] = []
+    public private(set) var httpsAddresses: [Sockets.SocketAddress] = []
+    private let open = Atomic<Int>(0)
+    private let refusedSinceWarning = Atomic<Int>(0)
+
+    public var openConnections: Int { open.load(ordering: .relaxed) }
+
+    /// Binds every address now, so a taken port fails at start-up with a clear error. Connections are
+    /// turned away until `start`.
+    public init(settings: Settings, identity: ServerIdentity, loops: EncryptedEventLoops, logger: Logger) throws {
+        let group = loops.group
+        self.settings = settings
+        self.logger = logger
+        var dot = TLSConfiguration.makeServerConfiguration(
+            certificateChain: identity.chain.map { .certificate($0) }, privateKey: .privateKey(identity.key))
+        dot.minimumTLSVersion = .tlsv12
+        dot.applicationProtocols = ["dot"]
+        var doh = dot
+        doh.applicationProtocols = ["h2", "http/1.1"]
+        let dotContext = try NIOSSLContext(configuration: dot)
+        let dohContext = try NIOSSLContext(configuration: doh)
+        do {
+            for address in settings.tlsListen {
+                let channel = try bind(address, group: group) { channel, processor in
+                    try channel.pipeline.syncOperations.addHandlers([
+                        NIOSSLServerHandler(context: dotContext),
+                        ByteToMessageHandler(LengthPrefixedDecoder()),
+                        DoTServerHandler(processor: processor, client: IPAddress(channel.remoteAddress)),
+                    ])
+                }
+                tlsAddresses.append(Self.address(of: channel, requested: address))
+                channels.append(channel)
+            }
+            for address in settings.httpsListen {
+                let path = settings.httpsPath
+                let channel = try bind(address, group: group) { channel, processor in
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: dohContext))
+                    let client = IPAddress(channel.remoteAddress)
+                    _ = channel.configureCommonHTTPServerPipeline { stream in
+                        stream.eventLoop.makeCompletedFuture {
+                            try stream.pipeline.syncOperations.addHandler(DoHServerHandler(processor: processor, path: path, client: client))
+                        }
+                    }
+                }
+                httpsAddresses.append(Self.address(of: channel, requested: address))
+                channels.append(channel)
+            }
+        } catch {
+            for channel in channels { channel.close(promise: nil) }
+            throw error
+        }
+    }
+
+    /// A listening socket whose connections get the idle timeout, the cap, and then `configure`.
+    private func bind(_ address: Sockets.SocketAddress, group: any EventLoopGroup,
+                      configure: @escaping @Sendable (any Channel, QueryProcessor) throws -> Void) throws -> any Channel {
+        let idle = TimeAmount.seconds(Int64(settings.idleTimeoutSeconds))
+        return try ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                guard let processor = processor.withLock({ $0 }), admit(channel) else { return channel.close() }
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers([IdleStateHandler(allTimeout: idle), IdleCloser()])
+                    try configure(channel, processor)
+                }
+            }
+            .bind(to: address.nio).wait()
+    }
+
+    /// Counts the connection in, or refuses it when the cap is reached (warned about at most once a
+    /// burst, not per connection).
+    private func admit(_ channel: any Channel) -> Bool {
+        guard open.add(1, ordering: .relaxed).newValue <= settings.maxConnections else {
+            open.subtract(1, ordering: .relaxed)
+            if refusedSinceWarning.add(1, ordering: .relaxed).oldValue == 0 {
+                logger.warning("encrypted connection refused: \(settings.maxConnections) already open")
+            }
+            return false
+        }
+        channel.closeFuture.whenComplete { [self] _ in
+            if open.subtract(1, ordering: .relaxed).newValue == 0 { refusedSinceWarning.store(0, ordering: .relaxed) }
+        }
+        return true
+    }
+
+    static func address(of channel: any Channel, requested: Sockets.SocketAddress) -> Sockets.SocketAddress {
+        Sockets.SocketAddress(ip: requested.ip, port: UInt16(channel.localAddress?.port ?? Int(requested.port)))
+    }
+
+    /// Starts answering connections with `processor`.
+    public func start(_ processor: QueryProcessor) {
+        self.processor.withLock { $0 = processor }
+    }
+
+    public func stop() {
+        for channel in channels { try? channel.close().wait() }
+        channels = []
+    }
+}
+
+/// Closes a connection that has been quiet for the idle timeout (RFC 7766 §6.2.3).
+final class IdleCloser: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+}

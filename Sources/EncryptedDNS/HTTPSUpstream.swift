@@ -1,0 +1,281 @@
+import Dispatch
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTP2
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import Resolver
+import Sockets
+
+/// An upstream reached by DNS over HTTPS (RFC 8484): POSTs of `application/dns-message` multiplexed as
+/// HTTP/2 streams on one kept connection, each query with ID 0 as the RFC asks (the asker's ID is put
+/// back in the reply). The server's address is given, or found by the bootstrap servers over plain DNS
+/// (never through Hush itself) when the connection opens.
+public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
+    public struct Settings: Sendable {
+        public var host: String
+        public var port: Int
+        public var path: String
+        /// The server's address, when given; otherwise looked up with `bootstrap`.
+        public var address: IPAddress?
+        public var bootstrap: [Sockets.SocketAddress] = []
+        public var tls: ClientTLS
+        public var timeoutMilliseconds = 1500
+        public var idleSeconds = 30
+        public var refusalBackoffSeconds = 5
+        var timeout: TimeAmount { .milliseconds(Int64(timeoutMilliseconds)) }
+        var idleTimeout: TimeAmount { .seconds(Int64(idleSeconds)) }
+        var refusalBackoff: TimeAmount { .seconds(Int64(refusalBackoffSeconds)) }
+
+        public init(host: String, port: Int, path: String, address: IPAddress?, tls: ClientTLS) {
+            self.host = host
+            self.port = port
+            self.path = path
+            self.address = address
+            self.tls = tls
+            self.tls.applicationProtocols = ["h2"]
+        }
+    }
+
+    public let description: String
+    let settings: Settings
+    let context: NIOSSLContext
+    let loop: any EventLoop
+    let logger: Logger
+    // Touched on `loop` only.
+    private var connection: EventLoopFuture<HTTPSConnection>?
+    private var refused: (until: NIODeadline, reason: String)?
+
+    public init(_ settings: Settings, description: String, loops: EncryptedEventLoops, logger: Logger) throws {
+        self.settings = settings
+        self.description = description
+        self.context = try settings.tls.context()
+        self.loop = loops.group.next()
+        self.logger = logger
+    }
+
+    public func exchange(_ query: [UInt8], _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        loop.execute { [self] in
+            if let refused, refused.until > .now() {
+                done(.failure(UpstreamFailure("\(description): \(refused.reason)")))
+                return
+            }
+            let connection = self.connection ?? open()
+            connection.whenComplete { [self] result in
+                switch result {
+                case .success(let connection): connection.send(query, to: self, done)
+                case .failure(let error): done(.failure(UpstreamFailure("\(description): \(describeTLSFailure(error))")))
+                }
+            }
+        }
+    }
+
+    private func open() -> EventLoopFuture<HTTPSConnection> {
+        let (context, host, idle) = (context, settings.host, settings.idleTimeout)
+        let sni = IPAddress(host) == nil ? host : nil
+        let handshake = loop.makePromise(of: Void.self)
+        let opened = address().flatMap { [self] address in
+            ClientBootstrap(group: loop)
+                .connectTimeout(settings.timeout)
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandlers([
+                            try NIOSSLClientHandler(context: context, serverHostname: sni),
+                            IdleStateHandler(allTimeout: idle),
+                            HandshakeWatcher(handshake),
+                        ])
+                    }
+                }
+                .connect(to: address.nio)
+        }.flatMap { channel in
+            // A refused certificate fails the handshake after TCP connected: wait for it, so the refusal
+            // is reported as such rather than as a lost stream.
+            handshake.futureResult.flatMap {
+                channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil)
+            }.map { HTTPSConnection(channel: channel, multiplexer: $0) }
+        }
+        connection = opened
+        opened.whenComplete { [self] result in
+            switch result {
+            case .success(let connection):
+                connection.channel.closeFuture.whenComplete { [self] _ in
+                    loop.execute { if self.connection === opened { self.connection = nil } }
+                    logger.debug("encrypted upstream connection closed", metadata: ["upstream": "\(description)"])
+                }
+            case .failure(let error):
+                handshake.fail(error)   // a promise must not be left unfulfilled; a second completion is ignored
+                if self.connection === opened { self.connection = nil }
+                let reason = describeTLSFailure(error)
+                refused = (.now() + settings.refusalBackoff, reason)
+                logger.warning("encrypted upstream refused", metadata: ["upstream": "\(description)", "error": "\(reason)"])
+            }
+        }
+        return opened
+    }
+
+    /// The server's address: given, or looked up by the bootstrap servers off the event loop.
+    private func address() -> EventLoopFuture<Sockets.SocketAddress> {
+        let (settings, promise) = (settings, loop.makePromise(of: Sockets.SocketAddress.self))
+        if let address = settings.address {
+            promise.succeed(Sockets.SocketAddress(ip: address, port: UInt16(settings.port)))
+        } else {
+            DispatchQueue.global().async {
+                promise.completeWith(Result {
+                    Sockets.SocketAddress(ip: try Bootstrap.lookup(settings.host, using: settings.bootstrap, timeoutMilliseconds: 1000),
+                                          port: UInt16(settings.port))
+                })
+            }
+        }
+        return promise.futureResult
+    }
+}
+
+/// One HTTP/2 connection to a DoH server.
+final class HTTPSConnection: @unchecked Sendable {
+    let channel: any Channel
+    let multiplexer: HTTP2StreamMultiplexer
+
+    init(channel: any Channel, multiplexer: HTTP2StreamMultiplexer) {
+        self.channel = channel
+        self.multiplexer = multiplexer
+    }
+
+    /// One query, one stream: POST the message, read the status and body.
+    func send(_ query: [UInt8], to upstream: HTTPSUpstream, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        let exchange = DoHExchange(originalID: query.messageID, upstream: upstream.description, done: done)
+        let settings = upstream.settings
+        let promise = channel.eventLoop.makePromise(of: (any Channel).self)
+        multiplexer.createStreamChannel(promise: promise) { stream in
+            stream.eventLoop.makeCompletedFuture {
+                try stream.pipeline.syncOperations.addHandlers([
+                    HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: .https),
+                    DoHClientStreamHandler(exchange: exchange),
+                ])
+            }
+        }
+        promise.futureResult.whenComplete { result in
+            switch result {
+            case .failure(let error):
+                exchange.finish(.failure(UpstreamFailure("\(settings.host): cannot open a stream (\(error))")))
+            case .success(let stream):
+                let timeout = stream.eventLoop.scheduleTask(in: settings.timeout) {
+                    exchange.finish(.failure(UpstreamFailure("\(upstream.description) timed out")))
+                    stream.close(promise: nil)
+                }
+                exchange.timeout = timeout
+                var headers = HTTPHeaders()
+                headers.add(name: "host", value: settings.port == 443 ? settings.host : "\(settings.host):\(settings.port)")
+                headers.add(name: "content-type", value: "application/dns-message")
+                headers.add(name: "accept", value: "application/dns-message")
+                headers.add(name: "content-length", value: "\(query.count)")
+                let head = HTTPRequestHead(version: .http2, method: .POST, uri: settings.path, headers: headers)
+                stream.write(HTTPClientRequestPart.head(head), promise: nil)
+                stream.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: query.withID(0)))), promise: nil)
+                stream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            }
+        }
+    }
+}
+
+/// One DoH query's state; finished exactly once, on its stream's loop.
+final class DoHExchange: @unchecked Sendable {
+    let originalID: UInt16
+    let upstream: String
+    private var done: (@Sendable (Result<[UInt8], UpstreamFailure>) -> Void)?
+    var timeout: Scheduled<Void>?
+
+    init(originalID: UInt16, upstream: String, done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        self.originalID = originalID
+        self.upstream = upstream
+        self.done = done
+    }
+
+    func finish(_ result: Result<[UInt8], UpstreamFailure>) {
+        guard let done else { return }
+        self.done = nil
+        timeout?.cancel()
+        done(result.map { $0.withID(originalID) })
+    }
+}
+
+/// Reads one DoH response on its stream.
+final class DoHClientStreamHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPClientResponsePart
+    let exchange: DoHExchange
+    private var status: HTTPResponseStatus?
+    private var body: [UInt8] = []
+
+    init(exchange: DoHExchange) {
+        self.exchange = exchange
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            status = head.status
+        case .body(var buffer):
+            guard body.count + buffer.readableBytes <= 65_535 else {
+                exchange.finish(.failure(UpstreamFailure("\(exchange.upstream): reply larger than a DNS message")))
+                context.close(promise: nil)
+                return
+            }
+            body += buffer.readBytes(length: buffer.readableBytes) ?? []
+        case .end:
+            if status == .ok {
+                exchange.finish(.success(body))
+            } else {
+                exchange.finish(.failure(UpstreamFailure("\(exchange.upstream): HTTP \(status.map { "\($0.code)" } ?? "without a status")")))
+            }
+            context.close(promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        exchange.finish(.failure(UpstreamFailure("\(exchange.upstream): \(describeTLSFailure(error))")))
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        exchange.finish(.failure(UpstreamFailure("\(exchange.upstream): connection lost")))
+        context.fireChannelInactive()
+    }
+}
+
+/// Closes an idle connection, and tells when the TLS handshake is done or why it failed.
+final class HandshakeWatcher: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = NIOAny
+    private let promise: EventLoopPromise<Void>
+    private var settled = false
+
+    init(_ handshake: EventLoopPromise<Void>) {
+        promise = handshake
+    }
+
+    private func settle(_ result: Result<Void, any Error>) {
+        guard !settled else { return }
+        settled = true
+        promise.completeWith(result)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if case TLSUserEvent.handshakeCompleted = event { settle(.success(())) }
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        settle(.failure(error))
+        context.fireErrorCaught(error)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        settle(.failure(ChannelError.eof))
+        context.fireChannelInactive()
+    }
+}

@@ -1,0 +1,105 @@
+import DNSWire
+import EncryptedDNS
+import Logging
+import Resolver
+import Sockets
+
+/// Everything encrypted in one place: the event loops that DoT and DoH run on (made only when something
+/// needs them), the upstream transports built from `upstream.servers`, the certificate, and the DDR
+/// records that advertise Hush's own endpoints.
+final class EncryptedDNSSetup: @unchecked Sendable {
+    private var group: EncryptedEventLoops?
+    let logger: Logger
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    /// The loops, started on first use.
+    func loops() -> EncryptedEventLoops {
+        if let group { return group }
+        let made = EncryptedEventLoops()
+        group = made
+        return made
+    }
+
+    /// The forwarding stage's upstreams, in the configured order. A DoH server without an address is
+    /// found through `upstream.bootstrap`, or else through the plain servers in the same list.
+    func upstreams(_ config: HushConfig, plainFallback: [Sockets.SocketAddress]) throws -> [Upstream] {
+        let plain = config.upstreams.compactMap { if case .plain(let address) = $0 { address } else { nil } }
+        let bootstrap = config.bootstrap.isEmpty ? plain : config.bootstrap
+        guard !config.upstreams.isEmpty else { return plainFallback.map { Upstream.datagram($0) } }
+        return try config.upstreams.map { spec throws -> Upstream in
+            let tls = ClientTLS(caFile: config.upstreamCAFiles[spec.description] ?? config.upstreamCAFiles.first { UpstreamSpec($0.key) == spec }?.value)
+            switch spec {
+            case .plain(let address):
+                return .datagram(address)
+            case .tls(let address, let name):
+                var settings = TLSUpstream.Settings(address: address, serverName: name, tls: tls)
+                settings.timeoutMilliseconds = config.upstreamTimeoutMilliseconds
+                settings.idleSeconds = config.upstreamIdleSeconds
+                return .stream(try TLSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
+            case .https(let host, let port, let path, let address):
+                var settings = HTTPSUpstream.Settings(host: host, port: port, path: path, address: address, tls: tls)
+                settings.bootstrap = bootstrap
+                settings.timeoutMilliseconds = config.upstreamTimeoutMilliseconds
+                settings.idleSeconds = config.upstreamIdleSeconds
+                if address == nil, bootstrap.isEmpty {
+                    throw StartupError(message: "\(spec): no address to reach it; write \(spec)#ADDRESS or set upstream.bootstrap")
+                }
+                return .stream(try HTTPSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
+            }
+        }
+    }
+
+    /// The certificate for the listeners: the configured files, or a self-signed one kept in the state
+    /// directory, naming `tls-name` and the addresses devices reach Hush on.
+    func identity(_ config: HushConfig) throws -> ServerIdentity {
+        if let certificate = config.tlsCertificate, let key = config.tlsKey {
+            return try ServerIdentity.load(certificate: certificate, key: key)
+        }
+        guard config.tlsCertificate == nil, config.tlsKey == nil else {
+            throw StartupError(message: "server.tls-cert and server.tls-key go together: set both, or neither for a self-signed certificate")
+        }
+        return try ServerIdentity.selfSigned(in: config.stateDirectory + "/tls", names: [config.tlsName],
+                                             addresses: advertisedAddresses(config).map(\.description), logger: logger)
+    }
+
+    /// The addresses devices reach the listeners on: the listen addresses, or for a wildcard, this
+    /// machine's own.
+    func advertisedAddresses(_ config: HushConfig) -> [IPAddress] {
+        var addresses: [IPAddress] = []
+        for address in config.tlsListen + config.httpsListen + config.listen {
+            for ip in address.ip.isUnspecified ? IPAddress.local() : [address.ip] where !addresses.contains(ip) {
+                addresses.append(ip)
+            }
+        }
+        return addresses
+    }
+
+    /// DDR records (RFC 9462) for the listeners, once their ports are known: DoT first, then DoH.
+    static func designatedResolvers(_ config: HushConfig, tlsPorts: [UInt16], httpsPorts: [UInt16], addresses: [IPAddress]) -> [ServiceBinding] {
+        let target = DomainName(config.tlsName)
+        let v4 = addresses.filter(\.isIPv4).map(\.bytes)
+        let v6 = addresses.filter { !$0.isIPv4 }.map(\.bytes)
+        var bindings: [ServiceBinding] = []
+        for port in Set(tlsPorts).sorted() {
+            bindings.append(ServiceBinding(priority: UInt16(bindings.count + 1), target: target, alpn: ["dot"], port: port,
+                                           ipv4Hints: v4, ipv6Hints: v6))
+        }
+        for port in Set(httpsPorts).sorted() {
+            bindings.append(ServiceBinding(priority: UInt16(bindings.count + 1), target: target, alpn: ["h2"], port: port,
+                                           ipv4Hints: v4, ipv6Hints: v6, dohPath: config.httpsPath + "{?dns}"))
+        }
+        return bindings
+    }
+
+    func shutdown() {
+        group?.shutdown()
+        group = nil
+    }
+}
+
+extension ServerIdentity.Failure {
+    var startupError: StartupError { StartupError(message: description) }
+}
