@@ -6,6 +6,7 @@ import PackageDescription
 //   Locking (a mutex), Sockets (addresses, socket calls, epoll, netlink: the only importer of CHushSocket)
 //   DNSWire (messages; the only importer of ldns), Blocklist (list parsing and matching; knows no DNS)
 //   Resolver (the stages), Stats (recording and reports, SQLite), Server (listeners on Dispatch)
+//   EncryptedDNS (DoT and DoH, upstream and for devices, on SwiftNIO: the only importer of NIO)
 //   HushApp (config, wiring, metrics), hush (the CLI)
 //   hush-bench, FuzzTargets and hush-fuzz, TestSupport and the test targets sit on top.
 let package = Package(
@@ -73,6 +74,9 @@ let package = Package(
         ]),
         .testTarget(name: "ServerTests", dependencies: ["HushApp", "Resolver", "Blocklist", "DNSWire", "Sockets", "TestSupport"]),
         .testTarget(name: "AppTests", dependencies: ["HushApp", "Stats", "Resolver", "Blocklist", "DNSWire", "Sockets", "TestSupport"]),
+        .testTarget(name: "EncryptedDNSTests", dependencies: [
+            "HushApp", "EncryptedDNS", "Stats", "Resolver", "DNSWire", "Sockets", "Locking", "TestSupport",
+        ]),
         .testTarget(name: "EndToEndTests", dependencies: [
             "HushApp", "Stats", "Resolver", "DNSWire", "Sockets", "Locking", "FuzzTargets", "TestSupport",
         ]),

@@ -34,6 +34,8 @@ public final class EncryptedListeners: @unchecked Sendable {
     public private(set) var tlsAddresses: [Sockets.SocketAddress] = []
     public private(set) var httpsAddresses: [Sockets.SocketAddress] = []
     private let open = Atomic<Int>(0)
+    /// The connections now open, so that stopping closes them too.
+    private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let refusedSinceWarning = Atomic<Int>(0)
 
     public var openConnections: Int { open.load(ordering: .relaxed) }
@@ -112,7 +114,10 @@ public final class EncryptedListeners: @unchecked Sendable {
             }
             return false
         }
+        let key = ObjectIdentifier(channel)
+        connections.withLock { $0[key] = channel }
         channel.closeFuture.whenComplete { [self] _ in
+            connections.withLock { $0[key] = nil }
             if open.subtract(1, ordering: .relaxed).newValue == 0 { refusedSinceWarning.store(0, ordering: .relaxed) }
         }
         return true
@@ -127,9 +132,11 @@ public final class EncryptedListeners: @unchecked Sendable {
         self.processor.withLock { $0 = processor }
     }
 
+    /// Stops listening and closes every open connection.
     public func stop() {
         for channel in channels { try? channel.close().wait() }
         channels = []
+        for connection in connections.withLock({ Array($0.values) }) { try? connection.close().wait() }
     }
 }
 

@@ -182,7 +182,7 @@ final class NotifyListener: @unchecked Sendable {
             try config.set("upstream.servers", .strings(["not an address"]), from: "--upstream")
             Issue.record("a bad address is refused")
         } catch {
-            #expect(error.description == "--upstream: \"not an address\" is not an address such as 192.168.1.2:53 or [::1]:53")
+            #expect(error.description == "--upstream: \"not an address\" is not an upstream such as 192.168.1.1, tls://9.9.9.9#dns.quad9.net or https://dns.quad9.net/dns-query")
         }
     }
 }

@@ -35,6 +35,13 @@ public enum HushBinary {
 
 /// Files tests write: a fresh stats database path, and a small Xiaomi list.
 public enum TestFiles {
+    /// A new empty folder under the temporary directory.
+    public static func directory(_ purpose: String) -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hush-\(purpose)-\(UUID().uuidString)").path
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
     public static func databasePath() -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("hush-stats-\(UUID().uuidString)/stats.db").path
     }

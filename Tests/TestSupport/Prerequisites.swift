@@ -16,4 +16,8 @@ public enum Prerequisites {
         _ = try? Command.run("/bin/umount", [point])
         return true
     }()
+
+    /// The peers and clients of the encrypted-DNS tests: openssl for certificates, unbound serving DoT and
+    /// DoH, and kdig as a device.
+    public static let hasEncryptedPeers = Command.exists("openssl") && Command.exists("unbound") && Command.exists("kdig")
 }
