@@ -119,16 +119,38 @@ final class TLSUpstreamConnection: @unchecked Sendable {
 
     func send(_ query: [UInt8], timeout: TimeAmount, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
         let id = inFlight.freeID()
-        inFlight.add(id: id, .init(originalID: query.messageID, done: done))
-        let description = upstream.description
-        inFlight.setTimeout(id: id, upstream.loop.scheduleTask(in: timeout) { [self] in
-            inFlight.fail(id: id, UpstreamFailure("\(description) timed out"))
-        })
+        inFlight.add(id: id, originalID: query.messageID, deadline: .now() + timeout, done)
+        sweepLater()
         let frame = ByteBufferAllocator().framed(query.withID(id))
         if let channel {
-            channel.writeAndFlush(frame, promise: nil)
+            channel.write(frame, promise: nil)
+            flushLater(channel)
         } else {
             queued.append(frame)
+        }
+    }
+
+    private var flushPending = false
+    private var sweepPending = false
+
+    /// One flush (one TLS record, one send) for all the queries that arrive in the same turn of the loop.
+    private func flushLater(_ channel: any Channel) {
+        guard !flushPending else { return }
+        flushPending = true
+        upstream.loop.execute { [self] in
+            flushPending = false
+            channel.flush()
+        }
+    }
+
+    /// While queries wait, a sweep every 100 ms fails the late ones.
+    private func sweepLater() {
+        guard !sweepPending else { return }
+        sweepPending = true
+        upstream.loop.scheduleTask(in: .milliseconds(100)) { [self] in
+            sweepPending = false
+            inFlight.expire(now: .now(), UpstreamFailure("\(upstream.description) timed out"))
+            if !inFlight.isEmpty { sweepLater() }
         }
     }
 

@@ -21,7 +21,7 @@ public enum FuzzTargets {
             lists: lists, policy: BlockPolicy(),
             next: CacheHandler(cache: AnswerCache(maxBytes: 1 << 20), settings: .init(), next: StubUpstream(reply: upstreamReply)))
         let processor = QueryProcessor(resolver: MinimalAnyHandler(next: chain))
-        for transport in [Request.Transport.udp, .tcp] {
+        for transport in [Request.Transport.udp, .tcp, .tls] {
             packet.withUnsafeBufferPointer { buffer in
                 processor.process(buffer, client: .v4(0x7F00_0001), transport: transport)?.whenReady { reply in
                     guard !reply.isEmpty else { return }

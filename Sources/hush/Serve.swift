@@ -17,8 +17,14 @@ extension Hush {
         @Option(name: .long, help: "Address to listen on (UDP and TCP), e.g. 127.0.0.1:5300 or [::1]:5300; repeat for more. Default: port 53 on all addresses.")
         var listen: [String] = []
 
-        @Option(name: .long, help: "Upstream DNS server, e.g. 127.0.0.1:5399; repeat for failover order. Default: /etc/resolv.conf.")
+        @Option(name: .long, help: "Upstream DNS server: 127.0.0.1:5399, tls://9.9.9.9#dns.quad9.net (DNS over TLS) or https://dns.quad9.net/dns-query (DNS over HTTPS); repeat for failover order. Default: /etc/resolv.conf.")
         var upstream: [String] = []
+
+        @Option(name: .long, help: "Answer DNS over TLS on this address, e.g. 0.0.0.0:853; repeat for more.")
+        var tlsListen: [String] = []
+
+        @Option(name: .long, help: "Answer DNS over HTTPS (/dns-query) on this address, e.g. 0.0.0.0:443; repeat for more.")
+        var httpsListen: [String] = []
 
         @Option(name: .long, help: "How blocked names are answered: null (0.0.0.0 / ::), nxdomain, refused, or addresses such as 10.0.0.1,fd00::1.")
         var blockMode: String?
@@ -52,6 +58,8 @@ extension Hush {
             // Each flag goes through its config key's own rule, so a flag and the file fail with one message.
             if !listen.isEmpty { try config.set("server.listen", .strings(listen), from: "--listen") }
             if !upstream.isEmpty { try config.set("upstream.servers", .strings(upstream), from: "--upstream") }
+            if !tlsListen.isEmpty { try config.set("server.tls-listen", .strings(tlsListen), from: "--tls-listen") }
+            if !httpsListen.isEmpty { try config.set("server.https-listen", .strings(httpsListen), from: "--https-listen") }
             if let blockMode { try config.set("blocking.mode", .string(blockMode), from: "--block-mode") }
             if let blockTTL { try config.set("blocking.ttl", .integer(Int(blockTTL)), from: "--block-ttl") }
             if !allowClients.isEmpty { try config.set("server.allow-clients", .strings(allowClients), from: "--allow-clients") }
