@@ -20,11 +20,13 @@ struct InFlightQueries {
     var isEmpty: Bool { waiters.isEmpty }
     var count: Int { waiters.count }
 
-    /// An ID no query on this connection is using.
-    func freeID() -> UInt16 {
-        var id = UInt16.random(in: 0...UInt16.max)
-        while waiters[id] != nil { id = .random(in: 0...UInt16.max) }
-        return id
+    private var lastID = UInt16.random(in: 0...UInt16.max)
+
+    /// An ID no query on this connection is using. Counting is enough: inside TLS nobody can forge a reply,
+    /// so the IDs need not be unpredictable (RFC 5452 guards plain UDP).
+    mutating func freeID() -> UInt16 {
+        repeat { lastID &+= 1 } while waiters[lastID] != nil
+        return lastID
     }
 
     mutating func add(id: UInt16, originalID: UInt16, deadline: NIODeadline, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {

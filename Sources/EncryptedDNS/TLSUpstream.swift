@@ -118,6 +118,10 @@ final class TLSUpstreamConnection: @unchecked Sendable {
     }
 
     func send(_ query: [UInt8], timeout: TimeAmount, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        guard inFlight.count < 60_000 else {   // the ID space is 16 bits
+            done(.failure(UpstreamFailure("\(upstream.description): too many queries waiting on one connection")))
+            return
+        }
         let id = inFlight.freeID()
         inFlight.add(id: id, originalID: query.messageID, deadline: .now() + timeout, done)
         sweepLater()

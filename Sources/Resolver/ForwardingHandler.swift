@@ -114,9 +114,10 @@ final class UpstreamExchange: UpstreamWaiter, @unchecked Sendable {
         }
     }
 
-    /// An encrypted upstream: the transport keeps its own timeout and calls back once.
+    /// An encrypted upstream: the transport keeps its own timeout and calls back once. It picks the ID the
+    /// query travels with and puts this one back, so no random ID (a getrandom call) is spent here.
     func exchange(over connection: any StreamUpstream) {
-        id = UInt16.random(in: 0...UInt16.max)
+        id = query.id
         connection.exchange(UpstreamQuery.wire(id: id, for: query, padded: true)) { [self] result in
             switch result {
             case .success(let reply):
