@@ -62,10 +62,14 @@ public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
                 done(.failure(UpstreamFailure("\(description): \(refused.reason)")))
                 return
             }
-            let connection = self.connection ?? open()
-            connection.whenComplete { [self] result in
+            let opened = self.connection ?? open()
+            opened.whenComplete { [self] result in
                 switch result {
-                case .success(let connection): connection.send(query, to: self, done)
+                case .success(let connection):
+                    connection.send(query, to: self, done)
+                    // HTTP/2 stream IDs run out after 2^30 streams: well before that, new queries go to a
+                    // new connection and this one closes once idle.
+                    if connection.streams >= HTTPSConnection.streamsPerConnection, self.connection === opened { self.connection = nil }
                 case .failure(let error): done(.failure(UpstreamFailure("\(description): \(describeTLSFailure(error))")))
                 }
             }
@@ -133,10 +137,12 @@ public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
     }
 }
 
-/// One HTTP/2 connection to a DoH server.
+/// One HTTP/2 connection to a DoH server. Lives on its channel's loop.
 final class HTTPSConnection: @unchecked Sendable {
+    static let streamsPerConnection = 1 << 24
     let channel: any Channel
     let multiplexer: HTTP2StreamMultiplexer
+    private(set) var streams = 0
 
     init(channel: any Channel, multiplexer: HTTP2StreamMultiplexer) {
         self.channel = channel
@@ -146,6 +152,7 @@ final class HTTPSConnection: @unchecked Sendable {
     /// One query, one stream: POST the message, read the status and body.
     func send(_ query: [UInt8], to upstream: HTTPSUpstream, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
         let exchange = DoHExchange(originalID: query.messageID, upstream: upstream.description, done: done)
+        streams += 1
         let settings = upstream.settings
         let promise = channel.eventLoop.makePromise(of: (any Channel).self)
         multiplexer.createStreamChannel(promise: promise) { stream in
@@ -159,7 +166,9 @@ final class HTTPSConnection: @unchecked Sendable {
         promise.futureResult.whenComplete { result in
             switch result {
             case .failure(let error):
-                exchange.finish(.failure(UpstreamFailure("\(settings.host): cannot open a stream (\(error))")))
+                // A connection that cannot open streams is of no more use: closing it makes the next query open another.
+                exchange.finish(.failure(UpstreamFailure("\(upstream.description): cannot open a stream (\(error))")))
+                self.channel.close(promise: nil)
             case .success(let stream):
                 let timeout = stream.eventLoop.scheduleTask(in: settings.timeout) {
                     exchange.finish(.failure(UpstreamFailure("\(upstream.description) timed out")))

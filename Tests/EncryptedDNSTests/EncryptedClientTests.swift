@@ -52,6 +52,14 @@ struct EncryptedClientTests {
         #expect(attempts.map(\.device) == ["127.0.0.5"] && attempts.first?.count == 2 && attempts.first?.disposition == "blocked", "\(attempts)")
     }
 
+    @Test func strangersAreRefusedOverEncryptedTransportsToo() throws {
+        let server = try Self.server { $0.allowedClients = [AddressRange("127.0.0.5/32")!] }
+        for transport in ["tls", "https"] {
+            #expect(try Self.kdig(server, transport, ["example.test"], from: "127.0.0.6").contains("status: REFUSED"), "\(transport)")
+            #expect(try Self.kdig(server, transport, ["+short", "example.test"], from: "127.0.0.5") == "10.1.2.3\n", "\(transport)")
+        }
+    }
+
     @Test func theSelfSignedCertificateNamesHushAndVerifies() throws {
         let server = try Self.server()
         let certificate = server.service.config.stateDirectory + "/tls/hush-tls.crt"

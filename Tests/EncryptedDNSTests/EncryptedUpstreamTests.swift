@@ -11,7 +11,7 @@ import TestSupport
 /// and another Hush.
 @Suite(.serialized, .enabled(if: Prerequisites.hasEncryptedPeers, "needs openssl, unbound and kdig (scripts/test installs them)"))
 struct EncryptedUpstreamTests {
-    static let records = ["a.test. 300 A 10.0.0.1", "b.test. 300 A 10.0.0.2"]
+    static let records = ["a.test. 300 A 10.0.0.1", "b.test. 300 A 10.0.0.2", "dns.test. 300 A 127.0.0.1"]
 
     /// A Hush whose upstreams are `servers`, trusting the test CA for each encrypted one.
     static func hush(_ servers: [String], caFile: String?, timeout: Int = 1500, configure: (inout HushConfig) -> Void = { _ in }) throws -> TestServer {
@@ -42,6 +42,11 @@ struct EncryptedUpstreamTests {
             }
             #expect(via == upstream.replacingOccurrences(of: "#127.0.0.1", with: ""))
         }
+        // A DoH server given by name alone: its address comes from the bootstrap server, not from Hush.
+        let bootstrapped = try Self.hush(["https://dns.test:\(unbound.httpsPort)/dns-query"], caFile: certificates.ca) { config in
+            config.bootstrap = [SocketAddress("127.0.0.1:\(unbound.plainPort)")!]
+        }
+        #expect(Self.answer(bootstrapped, "b.test") == "10.0.0.2")
         // With no host name given, the certificate must name the address.
         let byName = try Self.hush(["tls://\(unbound.tlsAddress)"], caFile: certificates.ca)
         #expect(Self.answer(byName, "a.test") == "SERVFAIL")
@@ -146,5 +151,24 @@ struct EncryptedUpstreamTests {
         let waited = Date().timeIntervalSince(started)
         #expect(waited < 2, "took \(waited) s")
         #expect(other.queryCount("slow.test") == 1)
+    }
+
+    /// An upstream connection left unused closes after the idle timeout, and the next question opens a new one.
+    @Test func idleUpstreamConnectionsCloseAndReopen() throws {
+        let back = try TestServer(configure: { config in
+            config.tlsListen = [SocketAddress("127.0.0.1:0")!]
+            config.stateDirectory = TestFiles.directory("state")
+        })
+        back.upstream.add("c.test", .a("10.0.0.3"))
+        let port = back.service.encryptedListeners!.tlsAddresses[0].port
+        let front = try Self.hush(["tls://127.0.0.1:\(port)#hush.lan"], caFile: back.service.config.stateDirectory + "/tls/hush-tls.crt") {
+            $0.upstreamIdleSeconds = 1
+            $0.cacheSizeMegabytes = 0
+        }
+        #expect(Self.answer(front, "c.test") == "10.0.0.3")
+        #expect(back.service.encryptedListeners!.openConnections == 1)
+        for _ in 0..<40 where back.service.encryptedListeners!.openConnections > 0 { usleep(100_000) }
+        #expect(back.service.encryptedListeners!.openConnections == 0)
+        #expect(Self.answer(front, "c.test") == "10.0.0.3")
     }
 }
