@@ -9,6 +9,7 @@ final class DoTServerHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
     let processor: QueryProcessor
     let client: IPAddress?
+    private var unflushed = false
 
     init(processor: QueryProcessor, client: IPAddress?) {
         self.processor = processor
@@ -27,7 +28,10 @@ final class DoTServerHandler: ChannelInboundHandler, @unchecked Sendable {
         case nil:
             return
         case .now(let bytes)?:
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.framed(bytes)), promise: nil)
+            // Flushed once the read is done: the answers to a batch of pipelined queries share TLS records
+            // and one send.
+            context.write(wrapOutboundOut(context.channel.allocator.framed(bytes)), promise: nil)
+            unflushed = true
         case .later(let pending)?:
             let channel = context.channel
             pending.whenReady { bytes in
@@ -35,6 +39,14 @@ final class DoTServerHandler: ChannelInboundHandler, @unchecked Sendable {
                 channel.writeAndFlush(channel.allocator.framed(bytes), promise: nil)
             }
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if unflushed {
+            unflushed = false
+            context.flush()
+        }
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
