@@ -13,7 +13,7 @@ import Sockets
 /// HTTP/2 streams on one kept connection, each query with ID 0 as the RFC asks (the asker's ID is put
 /// back in the reply). The server's address is given, or found by the bootstrap servers over plain DNS
 /// (never through Hush itself) when the connection opens.
-public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
+public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
     public struct Settings: Sendable {
         public var host: String
         public var port: Int
@@ -22,12 +22,7 @@ public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
         public var address: IPAddress?
         public var bootstrap: [Sockets.SocketAddress] = []
         public var tls: ClientTLS
-        public var timeoutMilliseconds = 1500
-        public var idleSeconds = 30
-        public var refusalBackoffSeconds = 5
-        var timeout: TimeAmount { .milliseconds(Int64(timeoutMilliseconds)) }
-        var idleTimeout: TimeAmount { .seconds(Int64(idleSeconds)) }
-        var refusalBackoff: TimeAmount { .seconds(Int64(refusalBackoffSeconds)) }
+        public var timing = ConnectionTiming()
 
         public init(host: String, port: Int, path: String, address: IPAddress?, tls: ClientTLS) {
             self.host = host
@@ -39,61 +34,36 @@ public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
         }
     }
 
-    public let description: String
     let settings: Settings
-    let context: NIOSSLContext
-    let loop: any EventLoop
-    let logger: Logger
-    // Touched on `loop` only.
+    /// Touched on `loop` only.
     private var connection: EventLoopFuture<HTTPSConnection>?
-    private var refused: (until: NIODeadline, reason: String)?
 
     public init(_ settings: Settings, description: String, loops: EncryptedEventLoops, logger: Logger) throws {
         self.settings = settings
-        self.description = description
-        self.context = try settings.tls.context()
-        self.loop = loops.group.next()
-        self.logger = logger
+        try super.init(description: description, tls: settings.tls, timing: settings.timing, loops: loops, logger: logger)
     }
 
-    public func exchange(_ query: [UInt8], _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
-        loop.execute { [self] in
-            if let refused, refused.until > .now() {
-                done(.failure(UpstreamFailure("\(description): \(refused.reason)")))
-                return
-            }
-            let opened = self.connection ?? open()
-            opened.whenComplete { [self] result in
-                switch result {
-                case .success(let connection):
-                    connection.send(query, to: self, done)
-                    // HTTP/2 stream IDs run out after 2^30 streams: well before that, new queries go to a
-                    // new connection and this one closes once idle.
-                    if connection.streams >= HTTPSConnection.streamsPerConnection, self.connection === opened { self.connection = nil }
-                case .failure(let error): done(.failure(UpstreamFailure("\(description): \(describeTLSFailure(error))")))
-                }
+    override func send(_ query: [UInt8], _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        let opened = connection ?? open()
+        opened.whenComplete { [self] result in
+            switch result {
+            case .success(let connection):
+                connection.send(query, to: self, done)
+                // HTTP/2 stream IDs run out after 2^30 streams: well before that, new queries go to a new
+                // connection and this one closes once idle.
+                if connection.streams >= HTTPSConnection.streamsPerConnection, self.connection === opened { self.connection = nil }
+            case .failure(let error):
+                done(.failure(UpstreamFailure("\(description): \(describeTLSFailure(error))")))
             }
         }
     }
 
     private func open() -> EventLoopFuture<HTTPSConnection> {
-        let (context, host, idle) = (context, settings.host, settings.idleTimeout)
+        let host = settings.host
         let sni = IPAddress(host) == nil ? host : nil
         let handshake = loop.makePromise(of: Void.self)
         let opened = address().flatMap { [self] address in
-            ClientBootstrap(group: loop)
-                .connectTimeout(settings.timeout)
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandlers([
-                            try NIOSSLClientHandler(context: context, serverHostname: sni),
-                            IdleStateHandler(allTimeout: idle),
-                            HandshakeWatcher(handshake),
-                        ])
-                    }
-                }
-                .connect(to: address.nio)
+            connect(to: address, serverName: sni) { [HandshakeWatcher(handshake)] }
         }.flatMap { channel in
             // A refused certificate fails the handshake after TCP connected: wait for it, so the refusal
             // is reported as such rather than as a lost stream.
@@ -112,9 +82,7 @@ public final class HTTPSUpstream: StreamUpstream, @unchecked Sendable {
             case .failure(let error):
                 handshake.fail(error)   // a promise must not be left unfulfilled; a second completion is ignored
                 if self.connection === opened { self.connection = nil }
-                let reason = describeTLSFailure(error)
-                refused = (.now() + settings.refusalBackoff, reason)
-                logger.warning("encrypted upstream refused", metadata: ["upstream": "\(description)", "error": "\(reason)"])
+                refused(describeTLSFailure(error))
             }
         }
         return opened
@@ -170,7 +138,7 @@ final class HTTPSConnection: @unchecked Sendable {
                 exchange.finish(.failure(UpstreamFailure("\(upstream.description): cannot open a stream (\(error))")))
                 self.channel.close(promise: nil)
             case .success(let stream):
-                let timeout = stream.eventLoop.scheduleTask(in: settings.timeout) {
+                let timeout = stream.eventLoop.scheduleTask(in: upstream.timing.timeout) {
                     exchange.finish(.failure(UpstreamFailure("\(upstream.description) timed out")))
                     stream.close(promise: nil)
                 }

@@ -11,19 +11,13 @@ import Sockets
 /// connection closes after sitting idle; when it breaks, the queries on it fail at once so the forwarding
 /// stage retries them elsewhere, and the next query opens a new one. A server whose certificate is refused
 /// is not tried again for a few seconds, so a misconfigured upstream costs one handshake, not one per query.
-public final class TLSUpstream: StreamUpstream, @unchecked Sendable {
+public final class TLSUpstream: EncryptedUpstream, @unchecked Sendable {
     public struct Settings: Sendable {
         public var address: Sockets.SocketAddress
         /// The name the certificate must carry (and SNI); nil checks the address instead.
         public var serverName: String?
         public var tls: ClientTLS
-        public var timeoutMilliseconds = 1500
-        public var idleSeconds = 30
-        /// How long a refused server is left alone.
-        public var refusalBackoffSeconds = 5
-        var timeout: TimeAmount { .milliseconds(Int64(timeoutMilliseconds)) }
-        var idleTimeout: TimeAmount { .seconds(Int64(idleSeconds)) }
-        var refusalBackoff: TimeAmount { .seconds(Int64(refusalBackoffSeconds)) }
+        public var timing = ConnectionTiming()
 
         public init(address: Sockets.SocketAddress, serverName: String?, tls: ClientTLS) {
             self.address = address
@@ -32,75 +26,44 @@ public final class TLSUpstream: StreamUpstream, @unchecked Sendable {
         }
     }
 
-    public let description: String
     let settings: Settings
-    let context: NIOSSLContext
-    let loop: any EventLoop
-    let logger: Logger
-    // Touched on `loop` only.
+    /// Touched on `loop` only.
     private var connection: TLSUpstreamConnection?
-    private var refused: (until: NIODeadline, reason: String)?
 
     public init(_ settings: Settings, description: String, loops: EncryptedEventLoops, logger: Logger) throws {
         self.settings = settings
-        self.description = description
-        self.context = try settings.tls.context()
-        self.loop = loops.group.next()
-        self.logger = logger
+        try super.init(description: description, tls: settings.tls, timing: settings.timing, loops: loops, logger: logger)
     }
 
-    public func exchange(_ query: [UInt8], _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
-        loop.execute { [self] in
-            if let refused, refused.until > .now() {
-                done(.failure(UpstreamFailure("\(description): \(refused.reason)")))
-                return
-            }
-            let connection = self.connection ?? open()
-            connection.send(query, timeout: settings.timeout, done)
-        }
+    override func send(_ query: [UInt8], _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        (connection ?? open()).send(query, timeout: timing.timeout, done)
     }
-
-    var openConnection: Bool { (try? loop.submit { self.connection != nil }.wait()) ?? false }
 
     private func open() -> TLSUpstreamConnection {
         let connection = TLSUpstreamConnection(upstream: self)
         self.connection = connection
-        let (context, serverName, idle) = (context, settings.serverName, settings.idleTimeout)
-        ClientBootstrap(group: loop)
-            .connectTimeout(settings.timeout)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandlers([
-                        try NIOSSLClientHandler(context: context, serverHostname: serverName),
-                        IdleStateHandler(allTimeout: idle),
-                        ByteToMessageHandler(LengthPrefixedDecoder()),
-                        TLSUpstreamHandler(connection: connection),
-                    ])
-                }
+        let connecting = connect(to: settings.address, serverName: settings.serverName) {
+            [ByteToMessageHandler(LengthPrefixedDecoder()), TLSUpstreamHandler(connection: connection)]
+        }
+        connecting.whenComplete { result in
+            switch result {
+            case .success(let channel): connection.connected(channel)
+            case .failure(let error): connection.ended(because: error, beforeHandshake: true)
             }
-            .connect(to: settings.address.nio)
-            .whenComplete { result in
-                switch result {
-                case .success(let channel): connection.connected(channel)
-                case .failure(let error): connection.ended(because: error, beforeHandshake: true)
-                }
-            }
+        }
         return connection
     }
 
     /// Called on `loop` when a connection ends; a refusal before the handshake finished holds off retries.
-    fileprivate func ended(_ connection: TLSUpstreamConnection, reason: String, refusal: Bool) {
+    fileprivate func ended(_ connection: TLSUpstreamConnection, reason: String, refused: Bool) {
         if self.connection === connection { self.connection = nil }
-        if refusal {
-            refused = (.now() + settings.refusalBackoff, reason)
-            logger.warning("encrypted upstream refused", metadata: ["upstream": "\(description)", "error": "\(reason)"])
+        if refused {
+            self.refused(reason)
         } else {
             logger.debug("encrypted upstream connection closed", metadata: ["upstream": "\(description)", "reason": "\(reason)"])
         }
     }
 
-    fileprivate func handshakeSucceeded() { refused = nil }
 }
 
 /// One TLS connection to the upstream and the queries waiting on it. Lives on the upstream's loop.
@@ -175,17 +138,17 @@ final class TLSUpstreamConnection: @unchecked Sendable {
 
     func handshakeCompleted() {
         handshakeDone = true
-        upstream.handshakeSucceeded()
+        upstream.accepted()
     }
 
     /// The connection is gone: every query on it fails now, so the forwarding stage can try the next upstream.
     func ended(because error: (any Error)?, beforeHandshake: Bool = false) {
         guard !isEnded else { return }
         isEnded = true
-        let refusal = error != nil && (beforeHandshake || !handshakeDone)
+        let refused = error != nil && (beforeHandshake || !handshakeDone)
         let reason = error.map(describeTLSFailure) ?? "connection closed"
-        upstream.ended(self, reason: reason, refusal: refusal)
-        inFlight.failAll(UpstreamFailure("\(upstream.description): \(refusal ? reason : "connection lost (\(reason))")"))
+        upstream.ended(self, reason: reason, refused: refused)
+        inFlight.failAll(UpstreamFailure("\(upstream.description): \(refused ? reason : "connection lost (\(reason))")"))
         channel?.close(promise: nil)
     }
 

@@ -29,6 +29,9 @@ final class EncryptedDNSSetup: @unchecked Sendable {
         let plain = config.upstreams.compactMap { if case .plain(let address) = $0 { address } else { nil } }
         let bootstrap = config.bootstrap.isEmpty ? plain : config.bootstrap
         guard !config.upstreams.isEmpty else { return plainFallback.map { Upstream.datagram($0) } }
+        var timing = ConnectionTiming()
+        timing.timeoutMilliseconds = config.upstreamTimeoutMilliseconds
+        timing.idleSeconds = config.upstreamIdleSeconds
         return try config.upstreams.map { spec throws -> Upstream in
             let tls = ClientTLS(caFile: config.upstreamCAFiles[spec.description] ?? config.upstreamCAFiles.first { UpstreamSpec($0.key) == spec }?.value)
             switch spec {
@@ -36,14 +39,12 @@ final class EncryptedDNSSetup: @unchecked Sendable {
                 return .datagram(address)
             case .tls(let address, let name):
                 var settings = TLSUpstream.Settings(address: address, serverName: name, tls: tls)
-                settings.timeoutMilliseconds = config.upstreamTimeoutMilliseconds
-                settings.idleSeconds = config.upstreamIdleSeconds
+                settings.timing = timing
                 return .stream(try TLSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
             case .https(let host, let port, let path, let address):
                 var settings = HTTPSUpstream.Settings(host: host, port: port, path: path, address: address, tls: tls)
                 settings.bootstrap = bootstrap
-                settings.timeoutMilliseconds = config.upstreamTimeoutMilliseconds
-                settings.idleSeconds = config.upstreamIdleSeconds
+                settings.timing = timing
                 if address == nil, bootstrap.isEmpty {
                     throw StartupError(message: "\(spec): no address to reach it; write \(spec)#ADDRESS or set upstream.bootstrap")
                 }

@@ -29,6 +29,18 @@ struct EncryptedUpstreamTests {
         return message.answers.first { $0.type == .a }?.data ?? "\(message.rcode)"
     }
 
+    /// A Hush serving DoT (its self-signed certificate) in front of its stub upstream, and the upstream
+    /// entry that reaches it with the CA file that trusts it.
+    static func dotServer(timeout: Int = 1500) throws -> (server: TestServer, upstream: String, caFile: String) {
+        let server = try TestServer(configure: { config in
+            config.tlsListen = [SocketAddress("127.0.0.1:0")!]
+            config.stateDirectory = TestFiles.directory("state")
+            config.upstreamTimeoutMilliseconds = timeout
+        })
+        let port = server.service.encryptedListeners!.tlsAddresses[0].port
+        return (server, "tls://127.0.0.1:\(port)#hush.lan", server.service.config.stateDirectory + "/tls/hush-tls.crt")
+    }
+
     @Test func forwardsOverTLSAndHTTPSToUnbound() throws {
         let certificates = try TestCertificates()
         let unbound = try UnboundPeer(certificates: certificates, records: Self.records)
@@ -99,17 +111,12 @@ struct EncryptedUpstreamTests {
     /// Hush in front of Hush: the front one pipelines a slow and a fast question on one DoT connection, and
     /// the fast answer comes back first.
     @Test func pipelinesOnOneConnectionAndMatchesRepliesInAnyOrder() throws {
-        let back = try TestServer(configure: { config in
-            config.tlsListen = [SocketAddress("127.0.0.1:0")!]
-            config.stateDirectory = TestFiles.directory("state")
-            config.upstreamTimeoutMilliseconds = 3000
-        })
+        let (back, upstream, caFile) = try Self.dotServer(timeout: 3000)
         back.upstream.add("slow.test", .a("10.0.0.7"))
         back.upstream.add("fast.test", .a("10.0.0.8"))
         #expect(back.udp(DNSTestClient.query("fast.test")) != nil)   // cached at the back from now on
         back.upstream.set(.delay(milliseconds: 800))
-        let port = back.service.encryptedListeners!.tlsAddresses[0].port
-        let front = try Self.hush(["tls://127.0.0.1:\(port)#hush.lan"], caFile: back.service.config.stateDirectory + "/tls/hush-tls.crt", timeout: 3000)
+        let front = try Self.hush([upstream], caFile: caFile, timeout: 3000)
         #expect(Self.answer(front, "b.test") != nil)   // opens the connection
         let started = Date()
         let times = Locked<[String: Double]>([:])
@@ -130,21 +137,12 @@ struct EncryptedUpstreamTests {
     /// The DoT upstream's connection drops with a question on it: the question goes to the next upstream
     /// at once instead of waiting out its timeout.
     @Test func aDroppedConnectionIsRetriedElsewhere() throws {
-        let back = try TestServer(configure: { config in
-            config.tlsListen = [SocketAddress("127.0.0.1:0")!]
-            config.stateDirectory = TestFiles.directory("state")
-            config.upstreamTimeoutMilliseconds = 5000
-        })
+        let (back, upstream, caFile) = try Self.dotServer(timeout: 5000)
         back.upstream.add("slow.test", .a("10.0.0.7"))
         back.upstream.set(.delay(milliseconds: 3000))
         let other = try StubUpstream()
         other.add("slow.test", .a("10.0.0.9"))
-        let port = back.service.encryptedListeners!.tlsAddresses[0].port
-        let front = try TestServer(configure: { config in
-            config.upstreams = [UpstreamSpec("tls://127.0.0.1:\(port)#hush.lan")!, .plain(other.address)]
-            config.upstreamCAFiles["tls://127.0.0.1:\(port)#hush.lan"] = back.service.config.stateDirectory + "/tls/hush-tls.crt"
-            config.upstreamTimeoutMilliseconds = 4000
-        })
+        let front = try Self.hush([upstream, other.address.description], caFile: caFile, timeout: 4000)
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.4) { back.service.encryptedListeners!.stop() }
         let started = Date()
         #expect(Self.answer(front, "slow.test") == "10.0.0.9")
@@ -155,13 +153,9 @@ struct EncryptedUpstreamTests {
 
     /// An upstream connection left unused closes after the idle timeout, and the next question opens a new one.
     @Test func idleUpstreamConnectionsCloseAndReopen() throws {
-        let back = try TestServer(configure: { config in
-            config.tlsListen = [SocketAddress("127.0.0.1:0")!]
-            config.stateDirectory = TestFiles.directory("state")
-        })
+        let (back, upstream, caFile) = try Self.dotServer()
         back.upstream.add("c.test", .a("10.0.0.3"))
-        let port = back.service.encryptedListeners!.tlsAddresses[0].port
-        let front = try Self.hush(["tls://127.0.0.1:\(port)#hush.lan"], caFile: back.service.config.stateDirectory + "/tls/hush-tls.crt") {
+        let front = try Self.hush([upstream], caFile: caFile) {
             $0.upstreamIdleSeconds = 1
             $0.cacheSizeMegabytes = 0
         }
