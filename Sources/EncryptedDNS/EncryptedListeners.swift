@@ -20,6 +20,9 @@ public final class EncryptedListeners: @unchecked Sendable {
         public var httpsPath = "/dns-query"
         public var idleTimeoutSeconds = 10
         public var maxConnections = 256
+        /// Clients allowed to connect; others are closed before the TLS handshake costs anything. Empty
+        /// allows everyone (the resolver stages still check each query).
+        public var allowedClients: [AddressRange] = []
 
         public init() {}
         public var isEmpty: Bool { tlsListen.isEmpty && httpsListen.isEmpty }
@@ -104,9 +107,14 @@ public final class EncryptedListeners: @unchecked Sendable {
             .bind(to: address.nio).wait()
     }
 
-    /// Counts the connection in, or refuses it when the cap is reached (warned about at most once a
-    /// burst, not per connection).
+    /// Counts the connection in, or refuses it: a client outside the allowed ranges, or one past the cap
+    /// (warned about at most once a burst, not per connection).
     private func admit(_ channel: any Channel) -> Bool {
+        if !settings.allowedClients.isEmpty {
+            guard let client = IPAddress(channel.remoteAddress), settings.allowedClients.contains(where: { $0.contains(client) }) else {
+                return false
+            }
+        }
         guard open.add(1, ordering: .relaxed).newValue <= settings.maxConnections else {
             open.subtract(1, ordering: .relaxed)
             if refusedSinceWarning.add(1, ordering: .relaxed).oldValue == 0 {

@@ -119,6 +119,7 @@ public final class HushService: @unchecked Sendable {
         settings.httpsPath = config.httpsPath
         settings.idleTimeoutSeconds = config.tcpIdleTimeoutSeconds
         settings.maxConnections = config.tcpMaxConnections
+        settings.allowedClients = config.allowedClients
         let identity: ServerIdentity
         do {
             identity = try setup.identity(config)

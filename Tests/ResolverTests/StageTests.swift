@@ -86,4 +86,25 @@ import TestSupport
         let exempt = (0..<10).filter { _ in answer(stage, StageHarness.request("big.test", .txt, from: "127.0.0.1"))?.disposition == .cached }
         #expect(exempt.count == 10)
     }
+
+    /// Over a connection (TCP, TLS, HTTPS) an address cannot be spoofed: the excess is refused outright,
+    /// never silenced or truncated, and reply bytes are not charged.
+    @Test func rateLimitingRefusesTheExcessOnConnections() {
+        var settings = RateLimitHandler.Settings()
+        settings.perAddressBurst = 2
+        settings.perAddressPerSecond = 1
+        settings.perAddressBytesBurst = 512
+        let stage = RateLimitHandler(settings: settings, next: StubNext(), clock: { 0 })
+        for transport in [Request.Transport.tcp, .tls, .https] {
+            let client = "192.168.1.\(40 + [Request.Transport.tcp, .tls, .https].firstIndex(of: transport)!)"
+            let answers = (0..<4).map { _ in answer(stage, StageHarness.request("a.test", from: client, transport: transport)) }
+            #expect(answers.prefix(2).allSatisfy { $0?.disposition == .forwarded(upstream: "stub", latency: 0) }, "\(transport)")
+            #expect(answers.suffix(2).allSatisfy { $0?.disposition == .rateLimited }, "\(transport)")
+            guard case .synthesized(let refused)? = answers.last??.content else {
+                Issue.record("\(transport): the excess gets an answer")
+                continue
+            }
+            #expect(refused.rcode == .refused && !refused.truncated)
+        }
+    }
 }
