@@ -42,6 +42,7 @@ public final class EncryptedListeners: @unchecked Sendable {
     private let refusedSinceWarning = Atomic<Int>(0)
 
     public var openConnections: Int { open.load(ordering: .relaxed) }
+    private let contexts: ServerContexts
 
     /// Binds every address now, so a taken port fails at start-up with a clear error. Connections are
     /// turned away until `start`.
@@ -49,19 +50,13 @@ public final class EncryptedListeners: @unchecked Sendable {
         let group = loops.group
         self.settings = settings
         self.logger = logger
-        var dot = TLSConfiguration.makeServerConfiguration(
-            certificateChain: identity.chain.map { .certificate($0) }, privateKey: .privateKey(identity.key))
-        dot.minimumTLSVersion = .tlsv12
-        dot.applicationProtocols = ["dot"]
-        var doh = dot
-        doh.applicationProtocols = ["h2", "http/1.1"]
-        let dotContext = try NIOSSLContext(configuration: dot)
-        let dohContext = try NIOSSLContext(configuration: doh)
+        let contexts = try ServerContexts(identity)
+        self.contexts = contexts
         do {
             for address in settings.tlsListen {
                 let channel = try bind(address, group: group) { channel, processor in
                     try channel.pipeline.syncOperations.addHandlers([
-                        NIOSSLServerHandler(context: dotContext),
+                        NIOSSLServerHandler(context: contexts.current.dot),
                         ByteToMessageHandler(LengthPrefixedDecoder()),
                         DoTServerHandler(processor: processor, client: IPAddress(channel.remoteAddress)),
                     ])
@@ -72,7 +67,7 @@ public final class EncryptedListeners: @unchecked Sendable {
             for address in settings.httpsListen {
                 let path = settings.httpsPath
                 let channel = try bind(address, group: group) { channel, processor in
-                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: dohContext))
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: contexts.current.doh))
                     let client = IPAddress(channel.remoteAddress)
                     _ = channel.configureCommonHTTPServerPipeline { stream in
                         stream.eventLoop.makeCompletedFuture {
@@ -135,6 +130,12 @@ public final class EncryptedListeners: @unchecked Sendable {
         Sockets.SocketAddress(ip: requested.ip, port: UInt16(channel.localAddress?.port ?? Int(requested.port)))
     }
 
+    /// New connections present `identity` from now on (a renewed certificate, on SIGHUP); open ones keep
+    /// theirs. A certificate and key that do not make a TLS context are refused and the old ones stay.
+    public func replaceIdentity(_ identity: ServerIdentity) throws {
+        try contexts.replace(with: identity)
+    }
+
     /// Starts answering connections with `processor`.
     public func start(_ processor: QueryProcessor) {
         self.processor.withLock { $0 = processor }
@@ -158,5 +159,32 @@ final class IdleCloser: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+}
+
+/// The TLS contexts new connections get, for DoT and for DoH (which offers HTTP/2 and HTTP/1.1); replaced
+/// whole when the certificate is reloaded.
+final class ServerContexts: Sendable {
+    private let contexts: Mutex<(dot: NIOSSLContext, doh: NIOSSLContext)>
+
+    init(_ identity: ServerIdentity) throws {
+        contexts = Mutex(try Self.make(identity))
+    }
+
+    var current: (dot: NIOSSLContext, doh: NIOSSLContext) { contexts.withLock { $0 } }
+
+    func replace(with identity: ServerIdentity) throws {
+        let made = try Self.make(identity)
+        contexts.withLock { $0 = made }
+    }
+
+    static func make(_ identity: ServerIdentity) throws -> (dot: NIOSSLContext, doh: NIOSSLContext) {
+        var dot = TLSConfiguration.makeServerConfiguration(
+            certificateChain: identity.chain.map { .certificate($0) }, privateKey: .privateKey(identity.key))
+        dot.minimumTLSVersion = .tlsv12
+        dot.applicationProtocols = ["dot"]
+        var doh = dot
+        doh.applicationProtocols = ["h2", "http/1.1"]
+        return (try NIOSSLContext(configuration: dot), try NIOSSLContext(configuration: doh))
     }
 }

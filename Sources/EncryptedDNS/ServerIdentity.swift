@@ -9,6 +9,9 @@ public struct ServerIdentity: Sendable {
     public var chain: [NIOSSLCertificate]
     public var key: NIOSSLPrivateKey
 
+    /// When the certificate devices see stops being valid.
+    public var expires: Date { Date(timeIntervalSince1970: TimeInterval(chain[0].notValidAfter)) }
+
     public struct Failure: Error, CustomStringConvertible, Sendable {
         public var description: String
     }

@@ -1,3 +1,4 @@
+import Foundation
 import DNSWire
 import EncryptedDNS
 import Logging
@@ -64,6 +65,19 @@ final class EncryptedDNSSetup: @unchecked Sendable {
         }
         return try ServerIdentity.selfSigned(in: config.stateDirectory + "/tls", names: [config.tlsName],
                                              addresses: advertisedAddresses(config).map(\.description), logger: logger)
+    }
+
+    /// Says how long the certificate is valid, loudly when it has expired or soon will.
+    func report(_ identity: ServerIdentity) {
+        let days = Int(identity.expires.timeIntervalSinceNow / 86_400)
+        let until = identity.expires.formatted(.iso8601.year().month().day())
+        if days < 0 {
+            logger.error("the TLS certificate expired on \(until): devices that check it will refuse Hush")
+        } else if days < 14 {
+            logger.warning("the TLS certificate expires in \(days) days (\(until)); renew it and send SIGHUP")
+        } else {
+            logger.info("TLS certificate valid until \(until)")
+        }
     }
 
     /// The addresses devices reach the listeners on: the listen addresses, or for a wildcard, this

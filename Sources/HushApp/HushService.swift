@@ -126,6 +126,7 @@ public final class HushService: @unchecked Sendable {
         } catch let failure as ServerIdentity.Failure {
             throw failure.startupError
         }
+        setup.report(identity)
         do {
             return try EncryptedListeners(settings: settings, identity: identity, loops: setup.loops(), logger: logger)
         } catch {
@@ -221,6 +222,20 @@ public final class HushService: @unchecked Sendable {
         }
         loadLists()
         stats?.refreshDevices(sources: config.deviceSources)
+        reloadCertificate()
+    }
+
+    /// Re-reads the listeners' certificate and key, so a renewed certificate needs no restart. A pair that
+    /// cannot be read or used is refused, and the one in force stays.
+    private func reloadCertificate() {
+        guard let encryptedListeners else { return }
+        do {
+            let identity = try encrypted.identity(config)
+            try encryptedListeners.replaceIdentity(identity)
+            encrypted.report(identity)
+        } catch {
+            logger.error("TLS certificate not reloaded: \(error); keeping the one in force")
+        }
     }
 
     /// Refreshes subscriptions every `refresh-hours`, and soon after start when one was never fetched.

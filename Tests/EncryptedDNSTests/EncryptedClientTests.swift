@@ -148,4 +148,33 @@ struct EncryptedClientTests {
         // GET over HTTP/1.1 answers too.
         #expect(try status(["--http1.1", "https://127.0.0.1:\(port)/dns-query?dns=AAABAAABAAAAAAAAB2V4YW1wbGUEdGVzdAAAAQAB"]) == "200")
     }
+
+    /// A renewed certificate is taken on reload (SIGHUP) without a restart; a broken one is refused and the
+    /// one in force stays.
+    @Test func aReloadTakesARenewedCertificateAndKeepsAGoodOneOverABadOne() throws {
+        let (first, second) = (try TestCertificates(), try TestCertificates())
+        let directory = TestFiles.directory("served-certificate")
+        let (certificate, key) = (directory + "/hush.crt", directory + "/hush.key")
+        func install(_ certificates: TestCertificates) throws {
+            for (from, to) in [(certificates.certificate, certificate), (certificates.key, key)] {
+                try? FileManager.default.removeItem(atPath: to)
+                try FileManager.default.copyItem(atPath: from, toPath: to)
+            }
+        }
+        try install(first)
+        let server = try Self.server { config in
+            config.tlsCertificate = certificate
+            config.tlsKey = key
+        }
+        func verifies(with ca: TestCertificates) throws -> Bool {
+            try Self.kdig(server, "tls", ["+tls-ca=\(ca.ca)", "+tls-hostname=dns.test", "+short", "example.test"]) == "10.1.2.3\n"
+        }
+        #expect(try verifies(with: first) && !verifies(with: second))
+        try install(second)
+        server.service.reload()
+        #expect(try verifies(with: second) && !verifies(with: first))
+        try "not a certificate".write(toFile: certificate, atomically: true, encoding: .utf8)
+        server.service.reload()
+        #expect(try verifies(with: second))
+    }
 }
