@@ -50,7 +50,8 @@ extension HouseholdNetworkTests {
         var devices: [String: Device] = [:]
         var server: TestServer!
 
-        init() throws {
+        /// `configure` adjusts Hush's config; it is given Hush's IPv4 address on the bridge.
+        init(configure: (inout HushConfig, _ bridgeAddress: String) -> Void = { _, _ in }) throws {
             let up = try Command.run("/bin/bash", [HouseholdNetworkTests.directory.appendingPathComponent("household.sh").path,
                                                    "up", "\(id)", state.path])
             guard up.status == 0 else {
@@ -70,6 +71,7 @@ extension HouseholdNetworkTests {
                 config.statsDatabase = database
                 config.statsPrivacy = .all
                 config.leaseFiles = [leases]
+                configure(&config, "10.77.\(id).1")
             })
         }
 
@@ -90,6 +92,16 @@ extension HouseholdNetworkTests {
             let result = try Command.run("ip", ["netns", "exec", devices[device]!.namespace, "dig", "+short", "+tries=1", "+time=2",
                                                 "-p", "\(server.port)", "-b", source, "@\(host)", name])
             return result.status == 0 ? result.output.split(separator: "\n").map(String.init) : nil
+        }
+
+        /// One lookup over DNS over TLS or HTTPS (`transport` "tls" or "https") with kdig, as a phone's
+        /// Private DNS would; the answers.
+        func kdig(_ device: String, _ transport: String, _ name: String) throws -> [String] {
+            let listeners = server.service.encryptedListeners!
+            let port = transport == "tls" ? listeners.tlsAddresses[0].port : listeners.httpsAddresses[0].port
+            let result = try Command.run("ip", ["netns", "exec", devices[device]!.namespace, "kdig", "+short", "+timeout=2", "+retry=0",
+                                                transport == "tls" ? "+tls" : "+https", "-p", "\(port)", "@10.77.\(id).1", name])
+            return result.output.split(separator: "\n").map(String.init)
         }
 
         func report() throws -> StatsReport {
@@ -171,5 +183,26 @@ extension HouseholdNetworkTests {
         }
         #expect(replies.withLock { $0 } == 20_000)
         #expect(!local.recorder.dispositions.contains { $0.disposition == .rateLimited })
+    }
+
+    /// Devices asking over DNS over TLS and HTTPS are known by their MAC, as over plain DNS: the client of a
+    /// query is the address of its connection.
+    @Test(.enabled(if: Command.exists("kdig"), "needs kdig (scripts/install-deps installs it)"))
+    func encryptedDevicesAreKnownByMAC() throws {
+        let house = try Household { config, bridge in
+            config.tlsListen = [SocketAddress("\(bridge):0")!]
+            config.httpsListen = [SocketAddress("\(bridge):0")!]
+            config.blocklists = [TestFiles.xiaomiList]
+        }
+        defer { house.down() }
+        house.server.upstream.add("weather.test", .a("10.0.0.1"))
+        #expect(try house.kdig("phone", "tls", "weather.test") == ["10.0.0.1"])
+        #expect(try house.kdig("phone", "tls", "sa.api.intl.miui.com") == ["0.0.0.0"])
+        #expect(try house.kdig("tv", "https", "weather.test") == ["10.0.0.1"])
+        let devices = try house.report().devices(.since("1h")!)
+        let phone = try #require(devices.first { $0.mac == house.devices["phone"]!.mac }, "\(devices.map(\.key))")
+        #expect(phone.queries == 2 && phone.blocked == 1 && phone.addresses == [house.devices["phone"]!.ipv4], "\(devices)")
+        #expect(devices.first { $0.mac == house.devices["tv"]!.mac }?.queries == 1, "\(devices)")
+        #expect(!devices.contains { $0.key.hasPrefix("ip:") }, "no address became a device of its own")
     }
 }
