@@ -28,3 +28,8 @@ struct Refusal {
     mutating func remember(_ reason: String, for backoff: TimeAmount) { last = (.now() + backoff, reason) }
     mutating func clear() { last = nil }
 }
+
+/// A server that took the TCP connection but did not finish the TLS handshake in time.
+struct HandshakeTimeout: Error, CustomStringConvertible {
+    var description: String { "no TLS handshake within the timeout" }
+}

@@ -44,16 +44,21 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
     }
 
     override func send(_ query: [UInt8], _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        // The deadline starts now, so a connection that hangs while opening fails its queries in time too.
+        let exchange = DoHExchange(originalID: query.messageID, upstream: description, done: done)
+        exchange.timeout = loop.scheduleTask(in: timing.timeout) { [description] in
+            exchange.finish(.failure(UpstreamFailure("\(description) timed out")))
+        }
         let opened = connection ?? open()
         opened.whenComplete { [self] result in
             switch result {
             case .success(let connection):
-                connection.send(query, to: self, done)
+                connection.send(query, exchange, to: settings)
                 // HTTP/2 stream IDs run out after 2^30 streams: well before that, new queries go to a new
                 // connection and this one closes once idle.
                 if connection.streams >= HTTPSConnection.streamsPerConnection, self.connection === opened { self.connection = nil }
             case .failure(let error):
-                done(.failure(UpstreamFailure("\(description): \(describeTLSFailure(error))")))
+                exchange.finish(.failure(UpstreamFailure("\(description): \(describeTLSFailure(error))")))
             }
         }
     }
@@ -62,17 +67,24 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
         let host = settings.host
         let sni = IPAddress(host) == nil ? host : nil
         let handshake = loop.makePromise(of: Void.self)
+        let handshakeDeadline = loop.scheduleTask(in: timing.timeout) { handshake.fail(HandshakeTimeout()) }
         let opened = address().flatMap { [self] address in
             connect(to: address, serverName: sni) { [HandshakeWatcher(handshake)] }
         }.flatMap { channel in
             // A refused certificate fails the handshake after TCP connected: wait for it, so the refusal
             // is reported as such rather than as a lost stream.
-            handshake.futureResult.flatMap {
-                channel.configureHTTP2Pipeline(mode: .client, inboundStreamInitializer: nil)
-            }.map { HTTPSConnection(channel: channel, multiplexer: $0) }
+            handshake.futureResult.flatMapError { error in
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(error)
+            }.flatMapThrowing {
+                let multiplexer = HTTP2StreamMultiplexer(mode: .client, channel: channel, inboundStreamInitializer: nil)
+                try channel.pipeline.syncOperations.addHandlers([NIOHTTP2Handler(mode: .client), multiplexer])
+                return HTTPSConnection(channel: channel, multiplexer: multiplexer)
+            }
         }
         connection = opened
         opened.whenComplete { [self] result in
+            handshakeDeadline.cancel()
             switch result {
             case .success(let connection):
                 connection.channel.closeFuture.whenComplete { [self] _ in
@@ -117,11 +129,11 @@ final class HTTPSConnection: @unchecked Sendable {
         self.multiplexer = multiplexer
     }
 
-    /// One query, one stream: POST the message, read the status and body.
-    func send(_ query: [UInt8], to upstream: HTTPSUpstream, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
-        let exchange = DoHExchange(originalID: query.messageID, upstream: upstream.description, done: done)
+    /// One query, one stream: POST the message, read the status and body. The exchange already carries
+    /// its deadline.
+    func send(_ query: [UInt8], _ exchange: DoHExchange, to settings: HTTPSUpstream.Settings) {
+        guard !exchange.isFinished else { return }
         streams += 1
-        let settings = upstream.settings
         let promise = channel.eventLoop.makePromise(of: (any Channel).self)
         multiplexer.createStreamChannel(promise: promise) { stream in
             stream.eventLoop.makeCompletedFuture {
@@ -131,18 +143,15 @@ final class HTTPSConnection: @unchecked Sendable {
                 ])
             }
         }
-        promise.futureResult.whenComplete { result in
+        promise.futureResult.whenComplete { [channel] result in
             switch result {
             case .failure(let error):
                 // A connection that cannot open streams is of no more use: closing it makes the next query open another.
-                exchange.finish(.failure(UpstreamFailure("\(upstream.description): cannot open a stream (\(error))")))
-                self.channel.close(promise: nil)
+                exchange.finish(.failure(UpstreamFailure("\(exchange.upstream): cannot open a stream (\(error))")))
+                channel.close(promise: nil)
             case .success(let stream):
-                let timeout = stream.eventLoop.scheduleTask(in: upstream.timing.timeout) {
-                    exchange.finish(.failure(UpstreamFailure("\(upstream.description) timed out")))
-                    stream.close(promise: nil)
-                }
-                exchange.timeout = timeout
+                guard !exchange.isFinished else { return stream.close(promise: nil) }
+                exchange.stream = stream
                 var headers = HTTPHeaders()
                 headers.add(name: "host", value: settings.port == 443 ? settings.host : "\(settings.host):\(settings.port)")
                 headers.add(name: "content-type", value: "application/dns-message")
@@ -163,6 +172,8 @@ final class DoHExchange: @unchecked Sendable {
     let upstream: String
     private var done: (@Sendable (Result<[UInt8], UpstreamFailure>) -> Void)?
     var timeout: Scheduled<Void>?
+    /// The stream it was sent on, closed if the deadline comes first.
+    var stream: (any Channel)?
 
     init(originalID: UInt16, upstream: String, done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
         self.originalID = originalID
@@ -170,10 +181,14 @@ final class DoHExchange: @unchecked Sendable {
         self.done = done
     }
 
+    var isFinished: Bool { done == nil }
+
     func finish(_ result: Result<[UInt8], UpstreamFailure>) {
         guard let done else { return }
         self.done = nil
         timeout?.cancel()
+        stream?.close(promise: nil)
+        stream = nil
         done(result.map { $0.withID(originalID) })
     }
 }

@@ -130,6 +130,10 @@ final class TLSUpstreamConnection: @unchecked Sendable {
         for frame in queued { channel.write(frame, promise: nil) }
         queued = []
         channel.flush()
+        // A server that takes the connection but never finishes the handshake is a refusal, not a wait.
+        upstream.loop.scheduleTask(in: upstream.timing.timeout) { [self] in
+            if !handshakeDone { ended(because: HandshakeTimeout()) }
+        }
     }
 
     func received(_ reply: [UInt8]) {

@@ -1,5 +1,6 @@
 import DNSWire
 import Foundation
+import Glibc
 import HushApp
 import Locking
 import Resolver
@@ -106,6 +107,26 @@ struct EncryptedUpstreamTests {
         #expect(Self.answer(encryptedAfter, "b.test") == "10.0.0.2")
         guard case .forwarded(let second, _)? = encryptedAfter.recorder.last("b.test") else { Issue.record("not forwarded"); return }
         #expect(second.hasPrefix("tls://"))
+    }
+
+    /// A server that accepts the connection and never speaks TLS: the first question moves on after the
+    /// timeout, and the next ones do not wait for it again.
+    @Test func aServerThatNeverFinishesTheHandshakeIsPassedOver() throws {
+        let silent = try Socket.bind(SocketAddress("127.0.0.1:0")!, type: Socket.tcp)   // listens, never answers
+        defer { close(silent) }
+        let port = Socket.localAddress(silent)!.port
+        for encrypted in ["tls://127.0.0.1:\(port)#dns.test", "https://dns.test:\(port)/dns-query#127.0.0.1"] {
+            let plain = try StubUpstream()
+            plain.add("a.test", .a("10.0.0.1"))
+            plain.add("b.test", .a("10.0.0.2"))
+            let hush = try Self.hush([encrypted, plain.address.description], caFile: nil, timeout: 500)
+            var started = Date()
+            #expect(Self.answer(hush, "a.test") == "10.0.0.1", "\(encrypted)")
+            #expect(Date().timeIntervalSince(started) < 1.5, "\(encrypted)")
+            started = Date()
+            #expect(Self.answer(hush, "b.test") == "10.0.0.2", "\(encrypted)")
+            #expect(Date().timeIntervalSince(started) < 0.3, "\(encrypted): the next question waited again")
+        }
     }
 
     /// Hush in front of Hush: the front one pipelines a slow and a fast question on one DoT connection, and
