@@ -264,7 +264,10 @@ public struct DomainSet: Sendable {
     /// pages before it is first written: lookups read the slots and the arena at random, and with 4 KiB
     /// pages nearly every read also missed the TLB.
     private static func hugePageArray<Element: BitwiseCopyable & FixedWidthInteger>(count: Int, from source: [Element]) -> [Element] {
-        source.withUnsafeBufferPointer { source in
+        // An empty array is the runtime's shared empty storage: writing its count from two threads at once
+        // (two tiny sets sealed together) is a race ThreadSanitizer reports.
+        guard count > 0 else { return [] }
+        return source.withUnsafeBufferPointer { source in
             [Element](unsafeUninitializedCapacity: count) { copy, initialized in
                 hush_advise_huge_pages(copy.baseAddress, count * MemoryLayout<Element>.stride)
                 let copied = copy.initialize(fromContentsOf: source)

@@ -22,13 +22,18 @@ public struct ClientTLS: Sendable {
     }
 }
 
+/// The server's certificate chain did not verify: an untrusted issuer, or outside its dates.
+func isCertificateVerificationFailure(_ error: any Error) -> Bool {
+    guard case NIOSSLError.handshakeFailed(let reason) = error else { return false }
+    return "\(reason)".contains("CERTIFICATE_VERIFY_FAILED")
+}
+
 /// Words for a TLS failure that say why the server was refused.
 func describeTLSFailure(_ error: any Error) -> String {
+    if isCertificateVerificationFailure(error) { return "certificate refused (not signed by a trusted CA, expired, or not yet valid)" }
     switch error {
     case NIOSSLError.handshakeFailed(let reason):
-        let text = "\(reason)"
-        if text.contains("CERTIFICATE_VERIFY_FAILED") { return "certificate refused (not signed by a trusted CA, expired, or not yet valid)" }
-        return "TLS handshake failed: \(text)"
+        return "TLS handshake failed: \(reason)"
     case let error as NIOSSLExtraError where error == .failedToValidateHostname:
         return "certificate refused: it does not name this server"
     default:

@@ -37,10 +37,19 @@ public class EncryptedUpstream: StreamUpstream, @unchecked Sendable {
         preconditionFailure("each transport sends its own way")
     }
 
-    /// The server refused Hush: queries fail at once for the backoff. Called on `loop`.
-    func refused(_ reason: String) {
+    /// The server refused Hush (or Hush refused its certificate): queries fail at once for the backoff.
+    /// A certificate that failed verification is looked at once more to say why. Called on `loop`.
+    func refused(_ error: any Error, at address: Sockets.SocketAddress?, serverName: String?) {
+        let reason = describeTLSFailure(error)
         refusal.remember(reason, for: timing.refusalBackoff)
-        logger.warning("encrypted upstream refused", metadata: ["upstream": "\(description)", "error": "\(reason)"])
+        guard isCertificateVerificationFailure(error), let address else {
+            logger.warning("encrypted upstream refused", metadata: ["upstream": "\(description)", "error": "\(reason)"])
+            return
+        }
+        CertificateDiagnosis.explain(address, serverName: serverName, on: loop, timeout: timing.timeout).whenSuccess { [self] why in
+            refusal.remember(why, for: timing.refusalBackoff)
+            logger.warning("encrypted upstream refused", metadata: ["upstream": "\(description)", "error": "\(why)"])
+        }
     }
 
     /// A handshake succeeded: whatever refusal there was is over. Called on `loop`.

@@ -37,6 +37,8 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
     let settings: Settings
     /// Touched on `loop` only.
     private var connection: EventLoopFuture<HTTPSConnection>?
+    /// The address the last connection went to, for explaining a refused certificate.
+    private var connectingTo: Sockets.SocketAddress?
 
     public init(_ settings: Settings, description: String, loops: EncryptedEventLoops, logger: Logger) throws {
         self.settings = settings
@@ -69,7 +71,8 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
         let handshake = loop.makePromise(of: Void.self)
         let handshakeDeadline = loop.scheduleTask(in: timing.timeout) { handshake.fail(HandshakeTimeout()) }
         let opened = address().flatMap { [self] address in
-            connect(to: address, serverName: sni) { [HandshakeWatcher(handshake)] }
+            connectingTo = address
+            return connect(to: address, serverName: sni) { [HandshakeWatcher(handshake)] }
         }.flatMap { channel in
             // A refused certificate fails the handshake after TCP connected: wait for it, so the refusal
             // is reported as such rather than as a lost stream.
@@ -94,7 +97,7 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
             case .failure(let error):
                 handshake.fail(error)   // a promise must not be left unfulfilled; a second completion is ignored
                 if self.connection === opened { self.connection = nil }
-                refused(describeTLSFailure(error))
+                refused(error, at: connectingTo, serverName: sni)
             }
         }
         return opened

@@ -55,10 +55,10 @@ public final class TLSUpstream: EncryptedUpstream, @unchecked Sendable {
     }
 
     /// Called on `loop` when a connection ends; a refusal before the handshake finished holds off retries.
-    fileprivate func ended(_ connection: TLSUpstreamConnection, reason: String, refused: Bool) {
+    fileprivate func ended(_ connection: TLSUpstreamConnection, error: (any Error)?, reason: String, refused: Bool) {
         if self.connection === connection { self.connection = nil }
-        if refused {
-            self.refused(reason)
+        if refused, let error {
+            self.refused(error, at: settings.address, serverName: settings.serverName)
         } else {
             logger.debug("encrypted upstream connection closed", metadata: ["upstream": "\(description)", "reason": "\(reason)"])
         }
@@ -151,7 +151,7 @@ final class TLSUpstreamConnection: @unchecked Sendable {
         isEnded = true
         let refused = error != nil && (beforeHandshake || !handshakeDone)
         let reason = error.map(describeTLSFailure) ?? "connection closed"
-        upstream.ended(self, reason: reason, refused: refused)
+        upstream.ended(self, error: error, reason: reason, refused: refused)
         inFlight.failAll(UpstreamFailure("\(upstream.description): \(refused ? reason : "connection lost (\(reason))")"))
         channel?.close(promise: nil)
     }

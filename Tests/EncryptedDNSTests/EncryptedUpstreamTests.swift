@@ -63,7 +63,7 @@ struct EncryptedUpstreamTests {
         // With no host name given, the certificate must name the address.
         let byName = try Self.hush(["tls://\(unbound.tlsAddress)"], caFile: certificates.ca)
         #expect(Self.answer(byName, "a.test") == "SERVFAIL")
-        let addressed = try UnboundPeer(certificates: certificates, records: Self.records, namingAddress: true)
+        let addressed = try UnboundPeer(certificates: certificates, records: Self.records, certificate: certificates.addressedCertificate)
         let byAddress = try Self.hush(["tls://\(addressed.tlsAddress)"], caFile: certificates.ca)
         #expect(Self.answer(byAddress, "a.test") == "10.0.0.1")
     }
@@ -87,6 +87,18 @@ struct EncryptedUpstreamTests {
             // Nothing went to the plain stub upstream either.
             #expect(hush.upstream.queries.isEmpty)
         }
+        // Hush then looks at the refused certificate to say why: here, its dates.
+        let expired = try UnboundPeer(certificates: certificates, records: Self.records, certificate: certificates.expiredCertificate)
+        let hush = try Self.hush(["tls://\(expired.tlsAddress)#dns.test"], caFile: certificates.ca)
+        #expect(Self.answer(hush, "a.test") == "SERVFAIL")
+        var reason = ""
+        for _ in 0..<20 {
+            usleep(100_000)
+            _ = Self.answer(hush, "b.test")
+            if case .failed(let why)? = hush.recorder.last("b.test") { reason = why }
+            if reason.contains("expired") { break }
+        }
+        #expect(reason.contains("tls://\(expired.tlsAddress)#dns.test") && reason.contains("certificate refused: it expired on 2020-02-01"), "\(reason)")
     }
 
     @Test func failsOverBetweenEncryptedAndPlainUpstreams() throws {

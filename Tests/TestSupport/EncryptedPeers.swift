@@ -12,6 +12,8 @@ public struct TestCertificates: Sendable {
     public var key: String { directory + "/server.key" }
     /// The same key's certificate naming 127.0.0.1 as well.
     public var addressedCertificate: String { directory + "/addressed.crt" }
+    /// The same key's certificate for `dns.test`, valid only in January 2020.
+    public var expiredCertificate: String { directory + "/expired.crt" }
 
     public init() throws {
         directory = TestFiles.directory("certificates")
@@ -26,6 +28,28 @@ public struct TestCertificates: Sendable {
             try Self.openssl(["x509", "-req", "-in", "\(directory)/server.csr", "-CA", ca, "-CAkey", "\(directory)/ca.key",
                               "-CAcreateserial", "-out", output, "-days", "2", "-extfile", "\(directory)/ext"])
         }
+        try signExpired()
+    }
+
+    /// Signs the server's request with dates in the past: `openssl ca` takes explicit dates, `x509` does not.
+    func signExpired() throws {
+        let config = """
+            [ca]
+            default_ca = test
+            [test]
+            database = \(directory)/index.txt
+            serial = \(directory)/ca.srl
+            new_certs_dir = \(directory)
+            default_md = sha256
+            policy = any
+            [any]
+            commonName = supplied
+            """
+        try config.write(toFile: directory + "/ca.cnf", atomically: true, encoding: .utf8)
+        try "".write(toFile: directory + "/index.txt", atomically: true, encoding: .utf8)
+        try Self.openssl(["ca", "-batch", "-notext", "-config", directory + "/ca.cnf", "-cert", ca, "-keyfile", directory + "/ca.key",
+                          "-in", directory + "/server.csr", "-out", expiredCertificate, "-startdate", "20200101000000Z",
+                          "-enddate", "20200201000000Z", "-extfile", directory + "/ext"])
     }
 
     static func openssl(_ arguments: [String]) throws {
@@ -44,7 +68,7 @@ public final class UnboundPeer: @unchecked Sendable {
     let directory: String
 
     /// `records`: "name. TTL A address" lines for its local zone `test.`.
-    public init(certificates: TestCertificates, records: [String], namingAddress: Bool = false, threads: Int = 1, extra: String = "") throws {
+    public init(certificates: TestCertificates, records: [String], certificate: String? = nil, threads: Int = 1, extra: String = "") throws {
         tlsPort = try HushBinary.freePort()
         httpsPort = try HushBinary.freePort()
         plainPort = try HushBinary.freePort()
@@ -58,7 +82,7 @@ public final class UnboundPeer: @unchecked Sendable {
           tls-port: \(tlsPort)
           https-port: \(httpsPort)
           tls-service-key: \(certificates.key)
-          tls-service-pem: \(namingAddress ? certificates.addressedCertificate : certificates.certificate)
+          tls-service-pem: \(certificate ?? certificates.certificate)
           do-daemonize: no
           username: ""
           chroot: ""
