@@ -17,6 +17,9 @@ public final class HushMetrics: AnswerObserver {
     private let cacheEntries: Gauge
     private let cacheBytes: Gauge
     private let statsDropped: Gauge
+    /// Queries by how they came: plain UDP or TCP, or encrypted (DoT, DoH): which devices have upgraded.
+    private let byTransport: [Counter]
+    private static let transports: [Request.Transport] = [.udp, .tcp, .tls, .https]
 
     public init() {
         latency = registry.makeValueHistogram(
@@ -25,6 +28,9 @@ public final class HushMetrics: AnswerObserver {
         cacheEntries = registry.makeGauge(name: "hush_cache_entries")
         cacheBytes = registry.makeGauge(name: "hush_cache_bytes")
         statsDropped = registry.makeGauge(name: "hush_stats_dropped_records")
+        byTransport = Self.transports.map { [registry] in
+            registry.makeCounter(name: "hush_queries_by_transport_total", labels: [("transport", $0.rawValue)])
+        }
         for label in Disposition.labels {
             _ = counter(for: label)
         }
@@ -41,6 +47,7 @@ public final class HushMetrics: AnswerObserver {
 
     public func observe(_ request: Request, _ answer: Answer) {
         counter(for: answer.disposition.label).increment()
+        byTransport[Self.transports.firstIndex(of: request.transport) ?? 0].increment()
         if case .forwarded(_, let seconds) = answer.disposition { latency.record(seconds) }
         if let match = answer.disposition.listMatch {
             let vendor = match.list.vendor.isEmpty ? "(none)" : match.list.vendor

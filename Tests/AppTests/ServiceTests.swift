@@ -126,6 +126,7 @@ final class NotifyListener: @unchecked Sendable {
         server.upstream.add("example.com", .a("1.2.3.4"))
         for _ in 0..<3 { _ = server.udp(DNSTestClient.query("sa.api.intl.miui.com")) }
         for _ in 0..<2 { _ = server.udp(DNSTestClient.query("example.com")) }
+        _ = try DNSTestClient.tcp([DNSTestClient.query("sa.api.intl.miui.com")], to: server.address)
         let metricsAddress = try #require(server.service.metricsServer?.address)
         let fd = try Socket.connectedTCP(to: metricsAddress, timeoutMilliseconds: 2000)
         defer { close(fd) }
@@ -139,10 +140,13 @@ final class NotifyListener: @unchecked Sendable {
         }
         let text = String(decoding: response, as: UTF8.self)
         #expect(text.hasPrefix("HTTP/1.1 200 OK"))
-        #expect(text.contains("hush_queries_total{disposition=\"blocked\"} 3"))
+        #expect(text.contains("hush_queries_total{disposition=\"blocked\"} 4"))
+        #expect(text.contains("hush_queries_by_transport_total{transport=\"udp\"} 5"))
+        #expect(text.contains("hush_queries_by_transport_total{transport=\"tcp\"} 1"))
+        #expect(text.contains("hush_queries_by_transport_total{transport=\"tls\"} 0"))
         #expect(text.contains("hush_queries_total{disposition=\"forwarded\"} 1"))
         #expect(text.contains("hush_queries_total{disposition=\"cached\"} 1"))
-        #expect(text.contains("hush_blocked_total{vendor=\"Xiaomi\",category=\"vendor-telemetry\"} 3"))
+        #expect(text.contains("hush_blocked_total{vendor=\"Xiaomi\",category=\"vendor-telemetry\"} 4"))
         #expect(text.contains("hush_upstream_latency_seconds_count 1"))
         #expect(text.contains("hush_list_rules{list=\"xiaomi.txt\"} 1"))
         #expect(text.contains("hush_cache_entries 1"))
