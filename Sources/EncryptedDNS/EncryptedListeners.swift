@@ -88,9 +88,14 @@ public final class EncryptedListeners: @unchecked Sendable {
     private func bind(_ address: Sockets.SocketAddress, group: any EventLoopGroup,
                       configure: @escaping @Sendable (any Channel, QueryProcessor) throws -> Void) throws -> any Channel {
         let idle = TimeAmount.seconds(Int64(settings.idleTimeoutSeconds))
-        return try ServerBootstrap(group: group)
+        var bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+        if !address.ip.isIPv4 {
+            // IPv6 only, as the plain listeners are, so "0.0.0.0:853" and "[::]:853" can both be bound.
+            bootstrap = bootstrap.serverChannelOption(ChannelOptions.Types.SocketOption(level: .ipv6, name: .ipv6_v6only), value: 1)
+        }
+        return try bootstrap
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 guard let processor = processor.withLock({ $0 }), admit(channel) else { return channel.close() }

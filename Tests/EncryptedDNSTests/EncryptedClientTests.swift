@@ -177,4 +177,19 @@ struct EncryptedClientTests {
         server.service.reload()
         #expect(try verifies(with: second))
     }
+
+    /// The wildcard addresses of both families on one port, as a router's Hush listens: each socket takes
+    /// its own family, and IPv6 clients are answered as themselves.
+    @Test func listensOnBothFamiliesOnOnePort() throws {
+        let port = try HushBinary.freePort()
+        let server = try Self.server { config in
+            config.tlsListen = [SocketAddress("0.0.0.0:\(port)")!, SocketAddress("[::]:\(port)")!]
+            config.httpsListen = []
+        }
+        for address in ["127.0.0.1", "::1"] {
+            let result = try Command.run("/usr/bin/kdig", ["-p", "\(port)", "@\(address)", "+tls", "+short", "+timeout=3", "example.test"])
+            #expect(result.output == "10.1.2.3\n", "\(address): \(result.output)\(result.error)")
+        }
+        #expect(server.recorder.dispositions.count == 2)
+    }
 }
