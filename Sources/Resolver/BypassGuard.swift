@@ -6,7 +6,8 @@ import DNSWire
 /// network's resolver instead of its own DNS-over-HTTPS; iCloud Private Relay's `mask.icloud.com` and
 /// `mask-h2.icloud.com` get NXDOMAIN, the fast negative answer Apple asks networks for; and `resolver.arpa`
 /// (RFC 9462 discovery of designated resolvers) gets NODATA while Hush serves no encrypted DNS itself; once
-/// it does, `_dns.resolver.arpa` SVCB names Hush's own DoT and DoH endpoints, so devices upgrade to them.
+/// it does, `_dns.resolver.arpa` SVCB names Hush's own DoT and DoH endpoints, so devices upgrade to them, and
+/// the name in those records resolves to Hush.
 /// They are recorded as blocked by the built-in "Bypass protection" list, and no allowlist undoes them.
 public struct BypassGuard: Resolving {
     public struct Settings: Sendable, Equatable {
@@ -41,15 +42,26 @@ public struct BypassGuard: Resolving {
         policies = [BlockPolicy(mode: .nxdomain, ttl: ttl), BlockPolicy(mode: .address(v4: nil, v6: nil), ttl: ttl)]
         self.next = next
         discovery = settings.designatedResolvers.map { SynthesizedRecord(type: .svcb, ttl: ttl, rdata: $0.rdata) }
+        let endpoint = settings.designatedResolvers.first
+        target = endpoint?.target
+        targetAddresses = [
+            .a: endpoint?.ipv4Hints.map { SynthesizedRecord(type: .a, ttl: ttl, rdata: $0) } ?? [],
+            .aaaa: endpoint?.ipv6Hints.map { SynthesizedRecord(type: .aaaa, ttl: ttl, rdata: $0) } ?? [],
+        ]
     }
 
     /// The SVCB records for `_dns.resolver.arpa`.
     let discovery: [SynthesizedRecord]
     static let discoveryName = DomainName("_dns.resolver.arpa")
+    /// The name those records point at (`server.tls-name`), answered with Hush's own addresses, so a device
+    /// that follows the target rather than the address hints still finds Hush.
+    let target: DomainName?
+    let targetAddresses: [RecordType: [SynthesizedRecord]]
 
     public func resolve(_ request: Request) -> Resolution {
-        if !discovery.isEmpty, request.query.name == Self.discoveryName {
-            let records = request.query.type == .svcb ? discovery : []
+        let name = request.query.name
+        if !discovery.isEmpty, name == Self.discoveryName || name == target {
+            let records = name == target ? targetAddresses[request.query.type] ?? [] : request.query.type == .svcb ? discovery : []
             return .now(.synthesized(SynthesizedAnswer(rcode: .noError, records: records, negativeSOA: records.isEmpty ? NegativeSOA(ttl: 60) : nil), .local))
         }
         guard case .blocked(let match) = lists.verdict(for: request.query.name.bytes) else { return next.resolve(request) }

@@ -87,6 +87,10 @@ struct EncryptedClientTests {
         #expect(server.recorder.last("_dns.resolver.arpa") == .local)
         let other = try LDNSMessage(wire: server.udp(DNSTestClient.query("_dns.resolver.arpa", .a)) ?? [])
         #expect(other.rcode == .noError && other.answerCount == 0)
+        // The target name resolves to Hush itself.
+        let target = try LDNSMessage(wire: server.udp(DNSTestClient.query("hush.lan", .a)) ?? [])
+        #expect(target.answers.map(\.data) == ["127.0.0.1"] && server.recorder.last("hush.lan") == .local)
+        #expect(try LDNSMessage(wire: server.udp(DNSTestClient.query("hush.lan", .aaaa)) ?? []).answerCount == 0)
         // Without encrypted listeners, resolver.arpa stays NODATA for SVCB as well.
         let plain = try TestServer()
         let none = try LDNSMessage(wire: plain.udp(DNSTestClient.query("_dns.resolver.arpa", .svcb)) ?? [])
