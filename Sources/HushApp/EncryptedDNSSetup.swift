@@ -33,24 +33,40 @@ final class EncryptedDNSSetup: @unchecked Sendable {
         var timing = ConnectionTiming()
         timing.timeoutMilliseconds = config.upstreamTimeoutMilliseconds
         timing.idleSeconds = config.upstreamIdleSeconds
+        // A CA file for a server the list does not name would be silently unused: say so instead.
+        for key in config.upstreamCAFiles.keys where !config.upstreams.contains(where: { $0 == UpstreamSpec(key) }) {
+            throw StartupError(message: "[upstream.ca-files] \"\(key)\" names no server in upstream.servers")
+        }
         return try config.upstreams.map { spec throws -> Upstream in
-            let tls = ClientTLS(caFile: config.upstreamCAFiles[spec.description] ?? config.upstreamCAFiles.first { UpstreamSpec($0.key) == spec }?.value)
-            switch spec {
-            case .plain(let address):
-                return .datagram(address)
-            case .tls(let address, let name):
-                var settings = TLSUpstream.Settings(address: address, serverName: name, tls: tls)
-                settings.timing = timing
-                return .stream(try TLSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
-            case .https(let host, let port, let path, let address):
-                var settings = HTTPSUpstream.Settings(host: host, port: port, path: path, address: address, tls: tls)
-                settings.bootstrap = bootstrap
-                settings.timing = timing
-                if address == nil, bootstrap.isEmpty {
-                    throw StartupError(message: "\(spec): no address to reach it; write \(spec)#ADDRESS or set upstream.bootstrap")
-                }
-                return .stream(try HTTPSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
+            let caFile = config.upstreamCAFiles.first { UpstreamSpec($0.key) == spec }?.value
+            let tls = ClientTLS(caFile: caFile)
+            do {
+                return try upstream(spec, tls: tls, timing: timing, bootstrap: bootstrap)
+            } catch let error as StartupError {
+                throw error
+            } catch {
+                throw StartupError(message: "\(spec): \(caFile.map { "cannot use the CA file \($0)" } ?? "cannot set up TLS"): \(error)")
             }
+        }
+    }
+
+    /// One upstream as the forwarding stage reaches it.
+    private func upstream(_ spec: UpstreamSpec, tls: ClientTLS, timing: ConnectionTiming, bootstrap: [Sockets.SocketAddress]) throws -> Upstream {
+        switch spec {
+        case .plain(let address):
+            return .datagram(address)
+        case .tls(let address, let name):
+            var settings = TLSUpstream.Settings(address: address, serverName: name, tls: tls)
+            settings.timing = timing
+            return .stream(try TLSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
+        case .https(let host, let port, let path, let address):
+            var settings = HTTPSUpstream.Settings(host: host, port: port, path: path, address: address, tls: tls)
+            settings.bootstrap = bootstrap
+            settings.timing = timing
+            if address == nil, bootstrap.isEmpty {
+                throw StartupError(message: "\(spec): no address to reach it; write \(spec)#ADDRESS or set upstream.bootstrap")
+            }
+            return .stream(try HTTPSUpstream(settings, description: spec.description, loops: loops(), logger: logger))
         }
     }
 

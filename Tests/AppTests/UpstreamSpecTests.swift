@@ -1,4 +1,5 @@
 import HushApp
+import Logging
 import Sockets
 import Testing
 
@@ -26,5 +27,27 @@ import Testing
         for text in ["tls://9.9.9.9:853#dns.quad9.net", "https://dns.quad9.net/dns-query", "https://dns.test:8443/q", "https://[::1]:8443/dns-query"] {
             #expect(UpstreamSpec(text)?.description == text)
         }
+    }
+
+    /// A CA file that cannot be read, or one given for a server the list does not name, stops the start
+    /// with the server and the file named.
+    @Test func aBadCAFileIsNamedAtStart() {
+        func startError(_ files: [String: String]) -> String {
+            var config = HushConfig()
+            config.listen = [SocketAddress("127.0.0.1:0")!]
+            config.upstreams = [UpstreamSpec("tls://127.0.0.1:853#dns.test")!]
+            config.upstreamCAFiles = files
+            config.statsEnabled = false
+            config.bundledLists = false
+            do {
+                _ = try HushService(config: config, logger: Logger(label: "test"))
+                return "started"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(startError(["tls://127.0.0.1:853#dns.test": "/nonexistent/ca.pem"])
+            .hasPrefix("tls://127.0.0.1:853#dns.test: cannot use the CA file /nonexistent/ca.pem"))
+        #expect(startError(["tls://127.0.0.2#other": "/nonexistent/ca.pem"]) == "[upstream.ca-files] \"tls://127.0.0.2#other\" names no server in upstream.servers")
     }
 }
