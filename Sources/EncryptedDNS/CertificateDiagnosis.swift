@@ -27,7 +27,13 @@ enum CertificateDiagnosis {
                 }
             }
             .connect(to: address.nio)
-            .whenFailure { _ in promise.succeed(nil) }
+            .whenComplete { result in
+                switch result {
+                // Closed once the certificate is read or the time is up, whichever comes first.
+                case .success(let channel): promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                case .failure: promise.succeed(nil)
+                }
+            }
         return promise.futureResult.map { certificate in
             guard let certificate else { return fallback }
             let now = Date()

@@ -54,7 +54,7 @@ public final class EncryptedListeners: @unchecked Sendable {
         self.contexts = contexts
         do {
             for address in settings.tlsListen {
-                let channel = try bind(address, group: group) { channel, processor in
+                let channel = try bind(address, group: group, halfClosure: true) { channel, processor in
                     try channel.pipeline.syncOperations.addHandlers([
                         NIOSSLServerHandler(context: contexts.current.dot),
                         ByteToMessageHandler(LengthPrefixedDecoder()),
@@ -85,7 +85,7 @@ public final class EncryptedListeners: @unchecked Sendable {
     }
 
     /// A listening socket whose connections get the idle timeout, the cap, and then `configure`.
-    private func bind(_ address: Sockets.SocketAddress, group: any EventLoopGroup,
+    private func bind(_ address: Sockets.SocketAddress, group: any EventLoopGroup, halfClosure: Bool = false,
                       configure: @escaping @Sendable (any Channel, QueryProcessor) throws -> Void) throws -> any Channel {
         let idle = TimeAmount.seconds(Int64(settings.idleTimeoutSeconds))
         var bootstrap = ServerBootstrap(group: group)
@@ -97,6 +97,8 @@ public final class EncryptedListeners: @unchecked Sendable {
         }
         return try bootstrap
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A client may close its side once it has sent its queries: the answers still go back.
+            .childChannelOption(.allowRemoteHalfClosure, value: halfClosure)
             .childChannelInitializer { [self] channel in
                 guard let processor = processor.withLock({ $0 }), admit(channel) else { return channel.close() }
                 return channel.eventLoop.makeCompletedFuture {

@@ -69,14 +69,15 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
         let host = settings.host
         let sni = IPAddress(host) == nil ? host : nil
         let handshake = loop.makePromise(of: Void.self)
-        let handshakeDeadline = loop.scheduleTask(in: timing.timeout) { handshake.fail(HandshakeTimeout()) }
         let opened = address().flatMap { [self] address in
             connectingTo = address
             return connect(to: address, serverName: sni) { [HandshakeWatcher(handshake)] }
-        }.flatMap { channel in
+        }.flatMap { [timing] channel -> EventLoopFuture<HTTPSConnection> in
+            // The handshake's own deadline, from the moment TCP is up (finding the address has its own).
+            channel.eventLoop.scheduleTask(in: timing.timeout) { handshake.fail(HandshakeTimeout()) }
             // A refused certificate fails the handshake after TCP connected: wait for it, so the refusal
             // is reported as such rather than as a lost stream.
-            handshake.futureResult.flatMapError { error in
+            return handshake.futureResult.flatMapError { error in
                 channel.close(promise: nil)
                 return channel.eventLoop.makeFailedFuture(error)
             }.flatMapThrowing {
@@ -87,7 +88,6 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
         }
         connection = opened
         opened.whenComplete { [self] result in
-            handshakeDeadline.cancel()
             switch result {
             case .success(let connection):
                 connection.channel.closeFuture.whenComplete { [self] _ in
@@ -156,7 +156,8 @@ final class HTTPSConnection: @unchecked Sendable {
                 guard !exchange.isFinished else { return stream.close(promise: nil) }
                 exchange.stream = stream
                 var headers = HTTPHeaders()
-                headers.add(name: "host", value: settings.port == 443 ? settings.host : "\(settings.host):\(settings.port)")
+                let host = settings.host.contains(":") ? "[\(settings.host)]" : settings.host
+                headers.add(name: "host", value: settings.port == 443 ? host : "\(host):\(settings.port)")
                 headers.add(name: "content-type", value: "application/dns-message")
                 headers.add(name: "accept", value: "application/dns-message")
                 headers.add(name: "content-length", value: "\(query.count)")

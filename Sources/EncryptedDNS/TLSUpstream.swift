@@ -74,13 +74,16 @@ final class TLSUpstreamConnection: @unchecked Sendable {
     /// Queries written before the TCP connection was up.
     private var queued: [ByteBuffer] = []
     private var handshakeDone = false
-    private var isEnded = false
+    /// Why the connection ended, once it has.
+    private var endReason: UpstreamFailure?
 
     init(upstream: TLSUpstream) {
         self.upstream = upstream
     }
 
     func send(_ query: [UInt8], timeout: TimeAmount, _ done: @escaping @Sendable (Result<[UInt8], UpstreamFailure>) -> Void) {
+        // A connect can fail before `open` returns (no route, say): the query fails now, with the reason.
+        if let endReason { return done(.failure(endReason)) }
         guard inFlight.count < 60_000 else {   // the ID space is 16 bits
             done(.failure(UpstreamFailure("\(upstream.description): too many queries waiting on one connection")))
             return
@@ -122,7 +125,7 @@ final class TLSUpstreamConnection: @unchecked Sendable {
     }
 
     func connected(_ channel: any Channel) {
-        guard !isEnded else {
+        guard endReason == nil else {
             channel.close(promise: nil)
             return
         }
@@ -147,12 +150,13 @@ final class TLSUpstreamConnection: @unchecked Sendable {
 
     /// The connection is gone: every query on it fails now, so the forwarding stage can try the next upstream.
     func ended(because error: (any Error)?, beforeHandshake: Bool = false) {
-        guard !isEnded else { return }
-        isEnded = true
+        guard endReason == nil else { return }
         let refused = error != nil && (beforeHandshake || !handshakeDone)
         let reason = error.map(describeTLSFailure) ?? "connection closed"
+        let failure = UpstreamFailure("\(upstream.description): \(refused ? reason : "connection lost (\(reason))")")
+        endReason = failure
         upstream.ended(self, error: error, reason: reason, refused: refused)
-        inFlight.failAll(UpstreamFailure("\(upstream.description): \(refused ? reason : "connection lost (\(reason))")"))
+        inFlight.failAll(failure)
         channel?.close(promise: nil)
     }
 

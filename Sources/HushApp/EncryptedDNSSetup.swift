@@ -80,7 +80,8 @@ final class EncryptedDNSSetup: @unchecked Sendable {
             throw StartupError(message: "server.tls-cert and server.tls-key go together: set both, or neither for a self-signed certificate")
         }
         return try ServerIdentity.selfSigned(in: config.stateDirectory + "/tls", names: [config.tlsName],
-                                             addresses: advertisedAddresses(config).map(\.description), logger: logger)
+                                             addresses: Self.reachable(config.tlsListen + config.httpsListen + config.listen).map(\.description),
+                                             logger: logger)
     }
 
     /// Says how long the certificate is valid, loudly when it has expired or soon will.
@@ -96,31 +97,30 @@ final class EncryptedDNSSetup: @unchecked Sendable {
         }
     }
 
-    /// The addresses devices reach the listeners on: the listen addresses, or for a wildcard, this
-    /// machine's own.
-    func advertisedAddresses(_ config: HushConfig) -> [IPAddress] {
+    /// The addresses a device can reach these sockets on: each socket's own, a wildcard standing for this
+    /// machine's addresses of its family.
+    static func reachable(_ sockets: [Sockets.SocketAddress]) -> [IPAddress] {
         var addresses: [IPAddress] = []
-        for address in config.tlsListen + config.httpsListen + config.listen {
-            for ip in address.ip.isUnspecified ? IPAddress.local() : [address.ip] where !addresses.contains(ip) {
-                addresses.append(ip)
-            }
+        for socket in sockets {
+            let ips = socket.ip.isUnspecified ? IPAddress.local().filter { $0.isIPv4 == socket.ip.isIPv4 } : [socket.ip]
+            for ip in ips where !addresses.contains(ip) { addresses.append(ip) }
         }
         return addresses
     }
 
-    /// DDR records (RFC 9462) for the listeners, once their ports are known: DoT first, then DoH.
-    static func designatedResolvers(_ config: HushConfig, tlsPorts: [UInt16], httpsPorts: [UInt16], addresses: [IPAddress]) -> [ServiceBinding] {
+    /// DDR records (RFC 9462) for the listeners as bound (their real ports): DoT first, then DoH, each
+    /// hinting only the addresses its own sockets answer on.
+    static func designatedResolvers(_ config: HushConfig, tls: [Sockets.SocketAddress], https: [Sockets.SocketAddress]) -> [ServiceBinding] {
         let target = DomainName(config.tlsName)
-        let v4 = addresses.filter(\.isIPv4).map(\.bytes)
-        let v6 = addresses.filter { !$0.isIPv4 }.map(\.bytes)
         var bindings: [ServiceBinding] = []
-        for port in Set(tlsPorts).sorted() {
-            bindings.append(ServiceBinding(priority: UInt16(bindings.count + 1), target: target, alpn: ["dot"], port: port,
-                                           ipv4Hints: v4, ipv6Hints: v6))
-        }
-        for port in Set(httpsPorts).sorted() {
-            bindings.append(ServiceBinding(priority: UInt16(bindings.count + 1), target: target, alpn: ["h2"], port: port,
-                                           ipv4Hints: v4, ipv6Hints: v6, dohPath: config.httpsPath + "{?dns}"))
+        for (listeners, alpn, dohPath) in [(tls, "dot", nil), (https, "h2", config.httpsPath + "{?dns}")] {
+            for port in Set(listeners.map(\.port)).sorted() {
+                let addresses = reachable(listeners.filter { $0.port == port })
+                bindings.append(ServiceBinding(
+                    priority: UInt16(bindings.count + 1), target: target, alpn: [alpn], port: port,
+                    ipv4Hints: addresses.filter(\.isIPv4).map(\.bytes), ipv6Hints: addresses.filter { !$0.isIPv4 }.map(\.bytes),
+                    dohPath: dohPath))
+            }
         }
         return bindings
     }

@@ -57,8 +57,7 @@ public final class HushService: @unchecked Sendable {
             encryptedListeners = try Self.bindEncrypted(config, setup: encrypted, logger: logger)
             if let encryptedListeners, config.discoveryOfDesignatedResolvers {
                 bypass.designatedResolvers = EncryptedDNSSetup.designatedResolvers(
-                    config, tlsPorts: encryptedListeners.tlsAddresses.map(\.port),
-                    httpsPorts: encryptedListeners.httpsAddresses.map(\.port), addresses: encrypted.advertisedAddresses(config))
+                    config, tls: encryptedListeners.tlsAddresses, https: encryptedListeners.httpsAddresses)
             }
         } catch {
             encrypted.shutdown()

@@ -14,7 +14,8 @@ public enum UpstreamSpec: Sendable, Equatable, CustomStringConvertible {
             let parts = rest.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false)
             guard let address = SocketAddress(String(parts[0]), defaultPort: 853) else { return nil }
             let name = parts.count > 1 ? String(parts[1]) : nil
-            guard name.map({ !$0.isEmpty && Self.isHostName($0) }) ?? true else { return nil }
+            // The name checked in the certificate (and sent as SNI, which may not be an address).
+            guard name.map({ !$0.isEmpty && Self.isHostName($0) && IPAddress($0) == nil }) ?? true else { return nil }
             self = .tls(address, serverName: name)
         } else if text.hasPrefix("https://") {
             let rest = text.dropFirst("https://".count)

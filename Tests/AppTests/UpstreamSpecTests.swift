@@ -17,7 +17,7 @@ import Testing
     }
 
     @Test func refusesWhatIsNotAnUpstream() {
-        for text in ["tls://dns.quad9.net", "tls://9.9.9.9#", "tls://9.9.9.9#bad name", "https://", "https://dns.test:99999/",
+        for text in ["tls://dns.quad9.net", "tls://9.9.9.9#", "tls://9.9.9.9#bad name", "tls://9.9.9.9#9.9.9.9", "https://", "https://dns.test:99999/",
                      "https://dns.test/#not-an-address", "quic://9.9.9.9", "not an address"] {
             #expect(UpstreamSpec(text) == nil, "\(text)")
         }

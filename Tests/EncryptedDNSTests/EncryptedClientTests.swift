@@ -196,4 +196,49 @@ struct EncryptedClientTests {
         }
         #expect(server.recorder.dispositions.count == 2)
     }
+
+    /// A client that sends its question and closes its side at once still gets the answer, even one that
+    /// waits on the upstream (RFC 7766 §6.2.4 lets clients close first).
+    @Test func aClientThatHalfClosesStillGetsItsAnswer() throws {
+        let server = try Self.server()
+        server.upstream.set(.delay(milliseconds: 300))
+        let port = server.service.encryptedListeners!.tlsAddresses[0].port
+        // Python's ssl over memory buffers, so the TCP socket can be shut for writing and still read from.
+        let script = """
+            import socket, ssl, sys
+            query = bytes.fromhex(sys.argv[2])
+            context = ssl.create_default_context(); context.check_hostname = False; context.verify_mode = ssl.CERT_NONE
+            incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+            tls = context.wrap_bio(incoming, outgoing)
+            sock = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+            def pump():
+                data = outgoing.read()
+                if data: sock.sendall(data)
+            while True:
+                try:
+                    tls.do_handshake(); break
+                except ssl.SSLWantReadError:
+                    pump(); incoming.write(sock.recv(65536))
+            pump()
+            tls.write(len(query).to_bytes(2, "big") + query); pump()
+            sock.shutdown(socket.SHUT_WR)
+            reply = b""
+            while True:
+                chunk = sock.recv(65536)
+                if not chunk: break
+                incoming.write(chunk)
+                try:
+                    reply += tls.read(65536)
+                except (ssl.SSLWantReadError, ssl.SSLZeroReturnError):
+                    pass
+                if len(reply) >= 2 and len(reply) >= 2 + int.from_bytes(reply[:2], "big"): break
+            print(reply[2:].hex())
+            """
+        let query = DNSTestClient.query("example.test")
+        let result = try Command.run("/usr/bin/python3", ["-c", script, "\(port)", query.map { String(format: "%02x", $0) }.joined()])
+        let hex = result.output.trimmingCharacters(in: .whitespacesAndNewlines)
+        let reply = stride(from: 0, to: hex.count - 1, by: 2).compactMap { UInt8(hex.dropFirst($0).prefix(2), radix: 16) }
+        let message = try LDNSMessage(wire: reply)
+        #expect(message.answers.first?.data == "10.1.2.3", "\(result.output) \(result.error)")
+    }
 }
