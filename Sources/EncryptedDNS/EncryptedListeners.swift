@@ -25,7 +25,6 @@ public final class EncryptedListeners: @unchecked Sendable {
         public var allowedClients: [AddressRange] = []
 
         public init() {}
-        public var isEmpty: Bool { tlsListen.isEmpty && httpsListen.isEmpty }
     }
 
     let settings: Settings
@@ -36,12 +35,11 @@ public final class EncryptedListeners: @unchecked Sendable {
     /// Where the listeners really listen (port 0 replaced by the kernel's choice).
     public private(set) var tlsAddresses: [Sockets.SocketAddress] = []
     public private(set) var httpsAddresses: [Sockets.SocketAddress] = []
-    private let open = Atomic<Int>(0)
-    /// The connections now open, so that stopping closes them too.
+    /// The connections now open: counted against the cap, and closed on stop.
     private let connections = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let refusedSinceWarning = Atomic<Int>(0)
 
-    public var openConnections: Int { open.load(ordering: .relaxed) }
+    public var openConnections: Int { connections.withLock { $0.count } }
     private let contexts: ServerContexts
 
     /// Binds every address now, so a taken port fails at start-up with a clear error. Connections are
@@ -117,18 +115,24 @@ public final class EncryptedListeners: @unchecked Sendable {
                 return false
             }
         }
-        guard open.add(1, ordering: .relaxed).newValue <= settings.maxConnections else {
-            open.subtract(1, ordering: .relaxed)
+        let key = ObjectIdentifier(channel)
+        let admitted = connections.withLock { open in
+            guard open.count < settings.maxConnections else { return false }
+            open[key] = channel
+            return true
+        }
+        guard admitted else {
             if refusedSinceWarning.add(1, ordering: .relaxed).oldValue == 0 {
                 logger.warning("encrypted connection refused: \(settings.maxConnections) already open")
             }
             return false
         }
-        let key = ObjectIdentifier(channel)
-        connections.withLock { $0[key] = channel }
         channel.closeFuture.whenComplete { [self] _ in
-            connections.withLock { $0[key] = nil }
-            if open.subtract(1, ordering: .relaxed).newValue == 0 { refusedSinceWarning.store(0, ordering: .relaxed) }
+            let nowEmpty = connections.withLock { open in
+                open[key] = nil
+                return open.isEmpty
+            }
+            if nowEmpty { refusedSinceWarning.store(0, ordering: .relaxed) }
         }
         return true
     }

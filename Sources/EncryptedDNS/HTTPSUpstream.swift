@@ -71,7 +71,7 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
         let handshake = loop.makePromise(of: Void.self)
         let opened = address().flatMap { [self] address in
             connectingTo = address
-            return connect(to: address, serverName: sni) { [HandshakeWatcher(handshake)] }
+            return connect(to: address, serverName: sni) { [IdleCloser(), HandshakeWatcher(handshake)] }
         }.flatMap { [timing] channel -> EventLoopFuture<HTTPSConnection> in
             // The handshake's own deadline, from the moment TCP is up (finding the address has its own).
             channel.eventLoop.scheduleTask(in: timing.timeout) { handshake.fail(HandshakeTimeout()) }
@@ -95,7 +95,7 @@ public final class HTTPSUpstream: EncryptedUpstream, @unchecked Sendable {
                     logger.debug("encrypted upstream connection closed", metadata: ["upstream": "\(description)"])
                 }
             case .failure(let error):
-                handshake.fail(error)   // a promise must not be left unfulfilled; a second completion is ignored
+                handshake.fail(error)   // a promise must not be left unfulfilled
                 if self.connection === opened { self.connection = nil }
                 refused(error, at: connectingTo, serverName: sni)
             }
@@ -240,38 +240,27 @@ final class DoHClientStreamHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 }
 
-/// Closes an idle connection, and tells when the TLS handshake is done or why it failed.
+/// Tells when the TLS handshake is done or why it failed (a second completion of the promise is ignored).
 final class HandshakeWatcher: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = NIOAny
-    private let promise: EventLoopPromise<Void>
-    private var settled = false
+    private let handshake: EventLoopPromise<Void>
 
     init(_ handshake: EventLoopPromise<Void>) {
-        promise = handshake
-    }
-
-    private func settle(_ result: Result<Void, any Error>) {
-        guard !settled else { return }
-        settled = true
-        promise.completeWith(result)
+        self.handshake = handshake
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if case TLSUserEvent.handshakeCompleted = event { settle(.success(())) }
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
-            return
-        }
+        if case TLSUserEvent.handshakeCompleted = event { handshake.succeed() }
         context.fireUserInboundEventTriggered(event)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        settle(.failure(error))
+        handshake.fail(error)
         context.fireErrorCaught(error)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        settle(.failure(ChannelError.eof))
+        handshake.fail(ChannelError.eof)
         context.fireChannelInactive()
     }
 }

@@ -10,10 +10,9 @@ extension Sockets.SocketAddress {
 }
 
 extension IPAddress {
-    /// The client address of a NIO channel (an IPv4 client on a dual-stack socket as IPv4).
+    /// The client address of a NIO channel (an IPv4-mapped address comes back as IPv4, as `init(_:)` does).
     init?(_ address: NIOCore.SocketAddress?) {
         guard let text = address?.ipAddress else { return nil }
-        let plain = text.hasPrefix("::ffff:") && text.contains(".") ? String(text.dropFirst(7)) : text
-        self.init(plain)
+        self.init(text)
     }
 }

@@ -130,7 +130,3 @@ final class EncryptedDNSSetup: @unchecked Sendable {
         group = nil
     }
 }
-
-extension ServerIdentity.Failure {
-    var startupError: StartupError { StartupError(message: description) }
-}

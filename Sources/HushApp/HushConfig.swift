@@ -346,11 +346,8 @@ public struct HushConfig: Sendable {
             var v4: [UInt8]?
             var v6: [UInt8]?
             for part in text.split(separator: ",") {
-                switch IPAddress(part.trimmed) {
-                case .v4(let value)?: v4 = withUnsafeBytes(of: value.bigEndian) { Array($0) }
-                case .v6(let high, let low)?: v6 = withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
-                case nil: return nil
-                }
+                guard let address = IPAddress(part.trimmed) else { return nil }
+                if address.isIPv4 { v4 = address.bytes } else { v6 = address.bytes }
             }
             return v4 == nil && v6 == nil ? nil : .address(v4: v4, v6: v6)
         }

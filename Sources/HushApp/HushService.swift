@@ -89,14 +89,13 @@ public final class HushService: @unchecked Sendable {
                 settings: .init(listen: config.listen, tcpIdleTimeoutSeconds: config.tcpIdleTimeoutSeconds,
                                 tcpMaxConnections: config.tcpMaxConnections),
                 processor: processor, upstreamReplies: chain.upstreamReplies, logger: logger)
-        } catch let error as SocketError where error.code == EADDRINUSE {
-            encryptedListeners?.stop()
-            encrypted.shutdown()
-            let port = config.listen.first { $0.port != 0 }?.port ?? 53
-            throw StartupError(message: "\(error). " + (PortOwner.describe(port: port) ?? ""))
         } catch {
             encryptedListeners?.stop()
             encrypted.shutdown()
+            if let error = error as? SocketError, error.code == EADDRINUSE {
+                let port = config.listen.first { $0.port != 0 }?.port ?? 53
+                throw StartupError(message: "\(error). " + (PortOwner.describe(port: port) ?? ""))
+            }
             throw error
         }
         if let listen = config.metricsListen, let metrics {
@@ -119,12 +118,7 @@ public final class HushService: @unchecked Sendable {
         settings.idleTimeoutSeconds = config.tcpIdleTimeoutSeconds
         settings.maxConnections = config.tcpMaxConnections
         settings.allowedClients = config.allowedClients
-        let identity: ServerIdentity
-        do {
-            identity = try setup.identity(config)
-        } catch let failure as ServerIdentity.Failure {
-            throw failure.startupError
-        }
+        let identity = try setup.identity(config)
         setup.report(identity)
         do {
             return try EncryptedListeners(settings: settings, identity: identity, loops: setup.loops(), logger: logger)

@@ -10,6 +10,7 @@ public struct Request: Sendable {
 
         /// Over a connection, which cannot be spoofed and takes a whole message.
         public var isConnection: Bool { self != .udp }
+        public var isEncrypted: Bool { self == .tls || self == .https }
     }
 
     public var query: Query

@@ -65,9 +65,8 @@ public struct QueryProcessor: Sendable {
         // On a connection, the client's keepalive gets the idle timeout, and an encrypted client that pads
         // gets a padded reply (RFC 8467).
         guard request.transport.isConnection, let edns = request.query.edns, edns.keepalive || edns.padding else { return }
-        let encrypted = request.transport == .tls || request.transport == .https
         EDNSOptions.append(to: &out, from: start, keepaliveSeconds: edns.keepalive ? connectionIdleSeconds : nil,
-                           padBlock: encrypted && edns.padding ? EDNSOptions.replyBlock : nil)
+                           padBlock: request.transport.isEncrypted && edns.padding ? EDNSOptions.replyBlock : nil)
     }
 
     /// Lets the stages start loading what they will read for a batch of names (see `Prefetching`).

@@ -31,6 +31,30 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     public var isIPv4: Bool { if case .v4 = self { true } else { false } }
 
+    /// The address's bytes in network order (4 or 16).
+    public var bytes: [UInt8] {
+        switch self {
+        case .v4(let value): withUnsafeBytes(of: value.bigEndian) { Array($0) }
+        case .v6(let high, let low): withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
+        }
+    }
+
+    /// 0.0.0.0 or ::, "every address of this machine" when bound.
+    public var isUnspecified: Bool {
+        switch self {
+        case .v4(let value): value == 0
+        case .v6(let high, let low): high == 0 && low == 0
+        }
+    }
+
+    public var isLoopback: Bool { AddressRange.loopback.contains { $0.contains(self) } }
+
+    /// IPv6 link-local (fe80::/10): meaningless without an interface, so never advertised.
+    public var isLinkLocal: Bool {
+        if case .v6(let high, _) = self { return high >> 54 == 0x3FA }
+        return false
+    }
+
     public var description: String {
         switch self {
         case .v4(let value):

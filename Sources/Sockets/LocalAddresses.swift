@@ -1,30 +1,6 @@
 import Glibc
 
 extension IPAddress {
-    /// The address's bytes in network order (4 or 16).
-    public var bytes: [UInt8] {
-        switch self {
-        case .v4(let value): withUnsafeBytes(of: value.bigEndian) { Array($0) }
-        case .v6(let high, let low): withUnsafeBytes(of: high.bigEndian) { Array($0) } + withUnsafeBytes(of: low.bigEndian) { Array($0) }
-        }
-    }
-
-    /// 0.0.0.0 or ::, "every address of this machine" when bound.
-    public var isUnspecified: Bool {
-        switch self {
-        case .v4(let value): value == 0
-        case .v6(let high, let low): high == 0 && low == 0
-        }
-    }
-
-    public var isLoopback: Bool { AddressRange.loopback.contains { $0.contains(self) } }
-
-    /// IPv6 link-local (fe80::/10): meaningless without an interface, so never advertised.
-    public var isLinkLocal: Bool {
-        if case .v6(let high, _) = self { return high >> 54 == 0x3FA }
-        return false
-    }
-
     /// The addresses of this machine's interfaces that are up, loopback and link-local left out.
     public static func local() -> [IPAddress] {
         var list: UnsafeMutablePointer<ifaddrs>?
